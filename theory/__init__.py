@@ -1,0 +1,25 @@
+"""theory — symbolic derivations of task-driven kernel flows (SymPy only; never imports verify).
+
+>>> import theory
+>>> ode = theory.derive_kernel_ode(theory.losses.squared(2))
+>>> ode.certified
+True
+"""
+from theory import losses, notation
+from theory.certify import Certificate, Derivation, Step
+from theory.gradients import derive_gradients
+from theory.kernel_ode import derive_kernel_ode
+from theory.readout import ReadoutNotEliminable, derive_readout
+from theory.spectral import water_filling
+from theory.steady_state import rank_lemma
+
+#: claim id → (what it derives, function of the number of outputs C returning the Derivation)
+DERIVATIONS = {
+    "T1": ("readout elimination (squared loss)", lambda C=2: derive_readout(losses.squared(C))),
+    "T2": ("kernel ODE (squared loss)", lambda C=2: derive_kernel_ode(losses.squared(C))),
+    "T3": ("water-filling law", lambda C=2: water_filling(losses.squared(C))),
+    "T4": ("rank lemma", lambda C=2: rank_lemma()),
+}
+
+__all__ = ["Certificate", "DERIVATIONS", "Derivation", "ReadoutNotEliminable", "Step", "derive_gradients",
+           "derive_kernel_ode", "derive_readout", "losses", "notation", "rank_lemma", "water_filling"]

@@ -1,0 +1,110 @@
+"""Per-sample losses ℓ(f, y) as SymPy expressions in outputs f1..fC and targets y1..yC.
+
+A :class:`Loss` is only its expression; everything else (gradient, Hessian, whether the gradient
+is affine in f) is derived from it by SymPy, never written by hand.
+
+>>> loss = squared(2)
+>>> loss.gradient().T
+Matrix([[f1 - y1, f2 - y2]])
+>>> loss.affine_gradient()
+(1, -1)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy as sp
+
+
+def _check_outputs(C, name: str = "C") -> int:
+    if isinstance(C, bool) or not isinstance(C, int) or C < 1:
+        raise ValueError(f"{name} must be a positive int (number of outputs), got {C!r}")
+    return C
+
+
+@dataclass(frozen=True)
+class Loss:
+    """ℓ(f, y) for one sample: ``expr`` in the symbols ``f`` (outputs) and ``y`` (targets)."""
+
+    name: str
+    C: int
+    expr: sp.Expr
+
+    @cached_property
+    def f(self) -> tuple[sp.Symbol, ...]:
+        return sp.symbols(f"f1:{self.C + 1}", real=True)
+
+    @cached_property
+    def y(self) -> tuple[sp.Symbol, ...]:
+        return sp.symbols(f"y1:{self.C + 1}", real=True)
+
+    def gradient(self) -> sp.Matrix:
+        """g(f, y) = ∇_f ℓ, a C × 1 column, by scalar differentiation of ``expr``."""
+        return sp.Matrix([sp.diff(self.expr, fk) for fk in self.f])
+
+    def hessian(self) -> sp.Matrix:
+        """∇²_f ℓ, C × C."""
+        return sp.hessian(self.expr, self.f)
+
+    def value(self, f, y) -> sp.Expr:
+        """ℓ at explicit outputs ``f`` and targets ``y`` (sequences of length C)."""
+        return self.expr.xreplace(dict(zip(self.f, f)) | dict(zip(self.y, y)))
+
+    def affine_gradient(self) -> tuple[sp.Expr, sp.Expr] | None:
+        """Scalars (c, d) with ∇_f ℓ = c·f + d·y exactly, or None when the gradient is not of that form.
+
+        This is what readout elimination (T1) needs: then G = cF + dY and stationarity in W is a
+        linear equation. Derived from the Jacobians of g in f and y, which must be constant
+        multiples of the identity.
+        """
+        g = self.gradient()
+        jf, jy = g.jacobian(self.f), g.jacobian(self.y)
+        c, d = sp.simplify(jf[0, 0]), sp.simplify(jy[0, 0])
+        eye = sp.eye(self.C)
+        if c.free_symbols or d.free_symbols:
+            return None
+        if sp.simplify(jf - c * eye) != sp.zeros(self.C) or sp.simplify(jy - d * eye) != sp.zeros(self.C):
+            return None
+        if sp.simplify(g - c * sp.Matrix(self.f) - d * sp.Matrix(self.y)) != sp.zeros(self.C, 1):
+            return None
+        return c, d
+
+
+def squared(C: int) -> Loss:
+    """ℓ = ½‖f − y‖² (regression and one-hot classification)."""
+    C = _check_outputs(C)
+    loss = Loss("squared", C, sp.Integer(0))
+    expr = sp.Rational(1, 2) * sum((fk - yk) ** 2 for fk, yk in zip(loss.f, loss.y))
+    return Loss("squared", C, expr)
+
+
+def softmax_cross_entropy(C: int) -> Loss:
+    """ℓ = log Σ_k exp(f_k) − Σ_k y_k f_k (targets one-hot or any probability vector), C ≥ 2."""
+    C = _check_outputs(C)
+    if C < 2:
+        raise ValueError(f"softmax cross-entropy needs C >= 2 outputs, got C={C}")
+    base = Loss("softmax_cross_entropy", C, sp.Integer(0))
+    expr = sp.log(sum(sp.exp(fk) for fk in base.f)) - sum(yk * fk for fk, yk in zip(base.f, base.y))
+    return Loss("softmax_cross_entropy", C, expr)
+
+
+def logistic() -> Loss:
+    """Binary logistic loss ℓ = log(1 + exp(−y f)), y ∈ {−1, +1}; C = 1."""
+    base = Loss("logistic", 1, sp.Integer(0))
+    f1, y1 = base.f[0], base.y[0]
+    return Loss("logistic", 1, sp.log(1 + sp.exp(-y1 * f1)))
+
+
+#: name → constructor taking C; tests and the campaign parametrise over this registry
+def _logistic_with_outputs(C: int = 1) -> Loss:
+    if C != 1:
+        raise ValueError(f"the binary logistic loss has C=1 output, got C={C}")
+    return logistic()
+
+
+REGISTRY = {
+    "squared": squared,
+    "softmax_cross_entropy": softmax_cross_entropy,
+    "logistic": _logistic_with_outputs,
+}
