@@ -1,0 +1,96 @@
+"""Numeric kernel ODE (T2), generated from the derived expression.
+
+    dK/dt = K·D(K) + D(K)·K − 2μK,    D(K) = λ(K + λI)⁻¹ YᵀY (K + λI)⁻¹
+
+The callable is produced by :func:`verify.codegen.generate` from ``theory.derive_kernel_ode``
+for the squared loss with C = Y.shape[0] outputs, once per (C, backend) per process.
+
+>>> import numpy as np
+>>> K, Y = np.eye(2), np.array([[1.0, 0.0]])
+>>> kernel_ode_rhs(K, Y, lam=1.0, mu=0.1)
+array([[ 0.3,  0. ],
+       [ 0. , -0.2]])
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+import theory
+from verify import validation as v
+from verify.codegen import generate
+
+
+@lru_cache(maxsize=None)
+def compiled_rhs(C: int, backend: str = "numpy"):
+    """The generated dK/dt(K, Y, λ, μ) for the squared loss with C outputs (no validation)."""
+    ode = theory.derive_kernel_ode(theory.losses.squared(C))
+    return generate(ode.rhs, ode.arguments, backend)
+
+
+@lru_cache(maxsize=None)
+def compiled_drive(C: int, backend: str = "numpy"):
+    """The generated drive operator D(K, Y, λ) = G*ᵀG*/λ."""
+    ode = theory.derive_kernel_ode(theory.losses.squared(C))
+    from theory import notation as nt
+
+    return generate(ode.drive, (nt.K, nt.Y, nt.lam), backend)
+
+
+def validate_problem(K, Y, lam, mu, *, psd: bool = False, mu_positive: bool = False):
+    """Validate (K, Y, λ, μ) together: K symmetric n × n, Y C × n (C ≤ n), λ > 0, μ ≥ 0 (> 0 if asked)."""
+    K = v.kernel("K", K, psd=psd)
+    Y = v.labels("Y", Y, n=K.shape[0])
+    lam = v.positive("lam", lam)
+    mu = v.positive("mu", mu) if mu_positive else v.nonnegative("mu", mu)
+    return K, Y, lam, mu
+
+
+def kernel_ode_rhs(K, Y, lam, mu, *, backend: str = "numpy") -> np.ndarray:
+    """dK/dt = K·D(K) + D(K)·K − 2μK with D(K) = λ(K + λI)⁻¹YᵀY(K + λI)⁻¹ (T2, squared loss).
+
+    K: symmetric n × n kernel; Y: C × n targets; λ > 0 (readout ridge); μ ≥ 0 (feature decay).
+    """
+    K, Y, lam, mu = validate_problem(K, Y, lam, mu)
+    return compiled_rhs(Y.shape[0], backend)(K, Y, lam, mu)
+
+
+def drive_operator(K, Y, lam) -> np.ndarray:
+    """D(K) = λ(K + λI)⁻¹YᵀY(K + λI)⁻¹ = G*ᵀG*/λ, PSD with rank ≤ C."""
+    K, Y, lam, _ = validate_problem(K, Y, lam, 0.0)
+    return compiled_drive(Y.shape[0])(K, Y, lam)
+
+
+#: complex step: Im F(K + ihE)/h is the directional derivative to rounding, with no cancellation
+_COMPLEX_STEP = 1e-30
+
+
+def kernel_ode_jacobian(K, Y, lam, mu) -> np.ndarray:
+    """Jacobian of the kernel ODE in symmetric coordinates x = (K_ij)_{i ≤ j}, N = n(n+1)/2.
+
+        J[:, l] = triu(∂F/∂K [E_l]),   ∂F/∂K [E] = Im F(K + i h E) / h,  h = 1e-30,
+
+    with F the generated right-hand side (a rational function of K, hence complex-analytic) and
+    E_l the l-th symmetric basis matrix. Eigenvalues of J are those of the linearised flow on
+    symmetric matrices (the basis change is a similarity). Cost: N evaluations of F.
+    """
+    K, Y, lam, mu = validate_problem(K, Y, lam, mu)
+    return jacobian_unchecked(compiled_rhs(Y.shape[0]), K, Y, lam, mu)
+
+
+def jacobian_unchecked(rhs, K: np.ndarray, Y: np.ndarray, lam: float, mu: float) -> np.ndarray:
+    n = K.shape[0]
+    rows, cols = np.triu_indices(n)
+    N = rows.size
+    J = np.empty((N, N))
+    Kc = K.astype(np.complex128)
+    for l in range(N):
+        i, j = rows[l], cols[l]
+        Kc[i, j] += 1j * _COMPLEX_STEP
+        if i != j:
+            Kc[j, i] += 1j * _COMPLEX_STEP
+        J[:, l] = rhs(Kc, Y, lam, mu).imag[rows, cols] / _COMPLEX_STEP
+        Kc[i, j] = K[i, j]
+        Kc[j, i] = K[j, i]
+    return J

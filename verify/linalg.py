@@ -1,0 +1,111 @@
+"""Ranks, closeness and symmetric coordinates: the numerical conventions of DESIGN.md.
+
+>>> import numpy as np
+>>> numerical_rank(np.diag([1.0, 1e-3, 1e-14]))
+2
+>>> certified_rank(np.array([[1.0, 2.0], [2.0, 4.0]]))
+1
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+from sympy import QQ
+from sympy.polys.matrices import DomainMatrix
+
+from verify.tolerances import TOL
+from verify.validation import matrix
+
+
+def relative_error(actual, expected) -> float:
+    """‖actual − expected‖_F / ‖expected‖_F (absolute when expected = 0); refuses broadcasting and non-finite values."""
+    a, b = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: {a.shape} vs {b.shape} (no broadcasting in comparisons)")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return float("inf")
+    scale = np.linalg.norm(b)
+    diff = np.linalg.norm(a - b)
+    return float(diff / scale) if scale > 0 else float(diff)
+
+
+def singular_values(M) -> np.ndarray:
+    return np.linalg.svd(matrix("M", M), compute_uv=False)
+
+
+def numerical_rank(M, rtol: float = TOL.rank_rtol) -> int:
+    """#{σ_i > rtol · σ_max}: the rank up to relative threshold ``rtol`` (0 for the zero matrix)."""
+    sv = singular_values(M)
+    if sv[0] == 0:
+        return 0
+    return int(np.sum(sv > rtol * sv[0]))
+
+
+def rank_margin(M, rtol: float = TOL.rank_rtol) -> float:
+    """Distance (in factors) from the threshold rtol·σ_max to the nearest singular value; ∞ if none near."""
+    sv = singular_values(M)
+    if sv[0] == 0:
+        return float("inf")
+    ratios = sv / (rtol * sv[0])
+    ratios = ratios[ratios > 0]
+    return float(np.min(np.maximum(ratios, 1 / ratios))) if ratios.size else float("inf")
+
+
+def exact_rank(M) -> int:
+    """Rank of the exact rational matrix whose entries are the given floats (a float is an exact rational)."""
+    A = matrix("M", M)
+    rows = [[QQ(Fraction(float(x)).numerator, Fraction(float(x)).denominator) for x in row] for row in A]
+    return DomainMatrix(rows, A.shape, QQ).rank()
+
+
+def high_precision_rank(M, rtol: float = TOL.rank_rtol, digits: int = 50) -> int:
+    """Numerical rank with singular values computed by mpmath at ``digits`` digits from the exact float entries."""
+    A = matrix("M", M)
+    with mpmath.workdps(digits):
+        sv = mpmath.svd_r(mpmath.matrix(A.tolist()), compute_uv=False)
+        values = sorted((abs(v) for v in sv), reverse=True)
+        if values[0] == 0:
+            return 0
+        return sum(1 for v in values if v > rtol * values[0])
+
+
+def certified_rank(M, rtol: float | None = None) -> int:
+    """A rank that does not depend on floating-point SVD.
+
+    ``rtol=None``: the exact rank of the matrix of the given numbers (exact rational arithmetic;
+    meant for matrices built exactly, e.g. from rational instances — rounding noise counts).
+    ``rtol`` given: the rank at relative threshold ``rtol`` with singular values computed at
+    50 digits, to confirm a float rank whose singular values lie near the threshold.
+    """
+    return exact_rank(M) if rtol is None else high_precision_rank(M, rtol)
+
+
+def confirmed_rank(M, rtol: float = TOL.rank_rtol) -> int:
+    """numerical_rank, confirmed in high precision when a singular value lies within TOL.rank_margin of the threshold."""
+    if rank_margin(M, rtol) < TOL.rank_margin:
+        return high_precision_rank(M, rtol)
+    return numerical_rank(M, rtol)
+
+
+# ----------------------------------------------------------------------------------------------
+# symmetric coordinates: the n(n+1)/2 upper-triangular entries of a symmetric matrix
+
+
+def to_symmetric_coordinates(K: np.ndarray) -> np.ndarray:
+    return K[np.triu_indices(K.shape[0])]
+
+
+def from_symmetric_coordinates(x: np.ndarray, n: int) -> np.ndarray:
+    K = np.zeros((n, n), dtype=x.dtype)
+    K[np.triu_indices(n)] = x
+    return K + np.triu(K, 1).T
+
+
+def symmetric_basis(n: int, k: int) -> np.ndarray:
+    """The k-th basis matrix of symmetric coordinates: E_ij + E_ji for the k-th (i ≤ j) pair (E_ii for i = j)."""
+    i, j = (idx[k] for idx in np.triu_indices(n))
+    E = np.zeros((n, n))
+    E[i, j] = E[j, i] = 1.0
+    return E

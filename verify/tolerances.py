@@ -1,0 +1,35 @@
+"""The one tolerance table. Every numerical comparison in verify, tests and notebooks reads it.
+
+All tolerances are *relative* (Frobenius norms unless stated) and apply to float64.
+
+>>> TOL.steady_state
+1e-11
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    #: generated code against an independent NumPy evaluation of the same quantity
+    generated_code: float = 1e-12
+    #: a candidate kernel ODE against central finite differences of the objective (step 1e-6)
+    finite_differences: float = 1e-6
+    #: steady state declared when ‖dK/dt‖_F / ‖K‖_F falls below this
+    steady_state: float = 1e-11
+    #: spectrum of an integrated steady state against the water-filling law, ‖κ − κ∞‖/‖κ∞‖
+    law: float = 1e-8
+    #: integrator error along trajectories (solve_ivp rtol); trajectory checks use 100× this
+    integration: float = 1e-10
+    #: closed-form t(κ) against a numerically integrated mode
+    closed_form_time: float = 1e-7
+    #: numerical rank: singular values above rank_rtol · σ_max count
+    rank_rtol: float = 1e-8
+    #: singular values within this factor of the rank threshold are confirmed in high precision
+    rank_margin: float = 1e3
+    #: real parts of Jacobian eigenvalues within this (relative to the spectral radius) of 0 are undecided
+    stability: float = 1e-9
+
+
+TOL = Tolerances()

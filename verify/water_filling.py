@@ -1,0 +1,70 @@
+"""Numeric water-filling law (T3), generated from ``theory.water_filling()``.
+
+    κ∞(s) = (√(λs/μ) − λ)₊   for each eigenvalue s of S = YᵀY (s_i = σ_i(Y)², zero beyond rank Y)
+
+and the closed-form time t(κ; κ₀, s) for a mode to go from κ₀ to κ. Eigenvalues of S come from
+the SVD of the C × n matrix Y; no n × n matrix is formed.
+
+>>> import numpy as np
+>>> water_filling_spectrum(np.array([[2.0, 0.0, 0.0]]), lam=1.0, mu=1.0)
+array([1., 0., 0.])
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+import theory
+from theory import notation as nt
+from verify import validation as v
+
+
+@lru_cache(maxsize=None)
+def _law():
+    law = theory.water_filling()
+    stable = sp.lambdify((nt.s, nt.lam, nt.mu), law.stable_value, modules="numpy")
+    time = sp.lambdify((nt.kappa, nt.kappa0, nt.s, nt.lam, nt.mu), law.time_to_reach, modules="numpy")
+    mode = sp.lambdify((nt.kappa, nt.s, nt.lam, nt.mu), law.mode_rhs, modules="numpy")
+    return stable, time, mode
+
+
+def label_spectrum(Y) -> np.ndarray:
+    """Eigenvalues of S = YᵀY, descending, length n (σ_i(Y)² then zeros)."""
+    Y = v.matrix("Y", Y)
+    sigma = np.linalg.svd(Y, compute_uv=False)
+    out = np.zeros(Y.shape[1])
+    out[: sigma.size] = sigma**2
+    return out
+
+
+def mode_value(s, lam, mu) -> np.ndarray:
+    """κ∞ = (√(λs/μ) − λ)₊ elementwise for label eigenvalues ``s`` ≥ 0 (the Piecewise from theory)."""
+    lam, mu = v.positive("lam", lam), v.positive("mu", mu)
+    s = np.asarray(s, dtype=np.float64)
+    if np.any(~np.isfinite(s)) or np.any(s < 0):
+        raise ValueError("s must be finite and >= 0 (eigenvalues of YᵀY)")
+    return np.asarray(_law()[0](s, lam, mu), dtype=np.float64) * np.ones_like(s)
+
+
+def water_filling_spectrum(Y, lam, mu) -> np.ndarray:
+    """Predicted eigenvalues of K∞, descending, length n: κ∞(s_i) for the eigenvalues s_i of YᵀY.
+
+    Requires μ > 0: with μ = 0 there is no finite steady state for labelled modes (the law's
+    √(λs/μ) diverges), which is one of the negative controls.
+    """
+    Y = v.labels("Y", Y)
+    return np.sort(mode_value(label_spectrum(Y), lam, mu))[::-1]
+
+
+def mode_rhs(kappa, s, lam, mu) -> np.ndarray:
+    """dκ/dt = 2κ[λs/(κ + λ)² − μ] (generated from the derived mode ODE)."""
+    return _law()[2](np.asarray(kappa, dtype=float), np.asarray(s, dtype=float), float(lam), float(mu))
+
+
+def time_to_reach(kappa, kappa0, s, lam, mu) -> np.ndarray:
+    """Closed-form t(κ) = ∫_{κ₀}^{κ} dk / f(k) for one mode (κ, κ₀ on the same side of κ*; s ≠ λμ)."""
+    lam, mu = v.positive("lam", lam), v.positive("mu", mu)
+    return _law()[1](np.asarray(kappa, dtype=float), np.asarray(kappa0, dtype=float), np.asarray(s, dtype=float),
+                     lam, mu)
