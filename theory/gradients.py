@@ -42,7 +42,16 @@ def output_gradients(loss: Loss, F: sp.Matrix, Y: sp.Matrix) -> sp.ImmutableMatr
 
 
 def symbolic_matrix(name: str, rows: int, cols: int) -> sp.Matrix:
-    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}{j}", real=True))
+    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}{j}"))
+
+
+def gradient_in(L: sp.Expr, variables) -> list:
+    """[∂L/∂x for x in variables] by scalar differentiation (on a Poly when L is polynomial: faster)."""
+    variables = list(variables)
+    if L.is_polynomial(*variables):
+        P = sp.Poly(L, *variables)
+        return [P.diff(x).as_expr() for x in variables]
+    return [sp.diff(L, x) for x in variables]
 
 
 def entrywise_gradient(loss: Loss, which: str, W: sp.Matrix, Phi: sp.Matrix, Y: sp.Matrix, lam, mu):
@@ -52,7 +61,7 @@ def entrywise_gradient(loss: Loss, which: str, W: sp.Matrix, Phi: sp.Matrix, Y: 
     target = W if which == "W" else Phi
     free = symbolic_matrix("x", *target.shape)
     L = objective(loss, free if which == "W" else W, free if which == "Phi" else Phi, Y, lam, mu)
-    grad = free.applyfunc(lambda x: sp.diff(L, x))
+    grad = sp.Matrix(*free.shape, gradient_in(L, free))
     return sp.ImmutableMatrix(grad.xreplace(dict(zip(free, target))))
 
 
@@ -64,7 +73,7 @@ def exact_optimal_readout(loss: Loss, Phi: sp.Matrix, Y: sp.Matrix, lam) -> sp.I
     """
     Wsym = symbolic_matrix("w", loss.C, Phi.shape[0])
     L = objective(loss, Wsym, Phi, Y, lam, 0)
-    equations = [sp.diff(L, w) for w in Wsym]
+    equations = gradient_in(L, Wsym)
     solution = sp.linsolve(equations, list(Wsym))
     if not solution:
         raise ValueError("stationarity in W has no solution")

@@ -1,0 +1,125 @@
+"""Judge a candidate kernel ODE against ground truth that never uses the derived formula.
+
+Ground truth for dK/dt at K = ΦᵀΦ (fast readout): the reduced objective
+L*(Φ) = min_W L(W, Φ) is evaluated numerically — W by a numerical minimiser of the objective
+(a least-squares solve of the stacked system for the squared loss, BFGS otherwise) — and
+differentiated by central finite differences in every entry of Φ; by the envelope theorem this is
+∂L/∂Φ at the optimal readout. Then Φ̇ = −∇L*(Φ) and K̇ = Φ̇ᵀΦ + ΦᵀΦ̇.
+
+>>> import numpy as np
+>>> from verify.kernel_ode import kernel_ode_rhs
+>>> check_kernel_ode(kernel_ode_rhs, seed=0).passed
+True
+>>> check_kernel_ode(lambda K, Y, lam, mu: kernel_ode_rhs(K, Y, lam, 2 * mu), seed=0).passed
+False
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+from scipy.optimize import minimize
+
+import theory
+from verify import instances
+from verify.linalg import relative_error
+from verify.tolerances import TOL
+from verify.verdict import Verdict, judge
+
+#: central-difference step, relative to max |Φ_ij|: truncation O(h²) ≈ 1e-12, rounding O(ε/h) ≈ 1e-10
+FD_STEP = 1e-6
+
+
+@lru_cache(maxsize=None)
+def _loss_functions(loss: theory.losses.Loss):
+    """Vectorised ℓ(F, Y) summed over samples and its gradient in F, from the loss expression."""
+    args = list(loss.f) + list(loss.y)
+    value = sp.lambdify(args, loss.expr, modules="numpy")
+    grad = sp.lambdify(args, list(loss.gradient()), modules="numpy")
+
+    def total(F, Y):
+        return float(np.sum(value(*F, *Y) * np.ones(F.shape[1])))
+
+    def gradient(F, Y):
+        return np.array([np.asarray(g, dtype=float) * np.ones(F.shape[1]) for g in grad(*F, *Y)])
+
+    return total, gradient
+
+
+def optimal_readout(loss, Phi: np.ndarray, Y: np.ndarray, lam: float) -> np.ndarray:
+    """argmin_W Σ_i ℓ(Wφ_i, y_i) + (λ/2)‖W‖², numerically (no closed form from theory is used)."""
+    m = Phi.shape[0]
+    if loss.name == "squared":
+        # ridge regression as ordinary least squares on the stacked system [Φᵀ; √λ I] Wᵀ = [Yᵀ; 0]
+        A = np.vstack([Phi.T, np.sqrt(lam) * np.eye(m)])
+        b = np.vstack([Y.T, np.zeros((m, Y.shape[0]))])
+        return np.linalg.lstsq(A, b, rcond=None)[0].T
+    total, gradient = _loss_functions(loss)
+    C = Y.shape[0]
+
+    def objective(w):
+        W = w.reshape(C, m)
+        F = W @ Phi
+        return total(F, Y) + lam / 2 * np.sum(W**2), (gradient(F, Y) @ Phi.T + lam * W).ravel()
+
+    res = minimize(objective, np.zeros(C * m), jac=True, method="BFGS", options={"gtol": 1e-13, "maxiter": 10000})
+    return res.x.reshape(C, m)
+
+
+def reduced_objective(loss, Phi, Y, lam, mu) -> float:
+    """L*(Φ) = min_W L(W, Φ) evaluated numerically."""
+    total, _ = _loss_functions(loss)
+    W = optimal_readout(loss, Phi, Y, lam)
+    return total(W @ Phi, Y) + lam / 2 * np.sum(W**2) + mu / 2 * np.sum(Phi**2)
+
+
+def kernel_velocity_by_finite_differences(Phi, Y, lam, mu, loss=None) -> np.ndarray:
+    """K̇ = Φ̇ᵀΦ + ΦᵀΦ̇ with Φ̇ = −∇_Φ L*(Φ) by central differences (2mn objective evaluations)."""
+    loss = loss if loss is not None else theory.losses.squared(Y.shape[0])
+    h = FD_STEP * max(1.0, np.abs(Phi).max())
+    grad = np.empty_like(Phi)
+    for idx in np.ndindex(Phi.shape):
+        up, down = Phi.copy(), Phi.copy()
+        up[idx] += h
+        down[idx] -= h
+        grad[idx] = (reduced_objective(loss, up, Y, lam, mu) - reduced_objective(loss, down, Y, lam, mu)) / (2 * h)
+    phi_dot = -grad
+    return phi_dot.T @ Phi + Phi.T @ phi_dot
+
+
+def default_instances(rng: np.random.Generator, count: int = 6):
+    """(Φ, Y, λ, μ) with n = 3..8, m ≥ n and m < n, one-hot and real targets, λ, μ log-uniform."""
+    for k in range(count):
+        n = int(rng.integers(3, 9))
+        C = int(rng.integers(1, min(n, 4) + 1))
+        m = n + 2 if k % 3 else max(1, n - 1)
+        Y = instances.one_hot_labels(rng, n, C) if k % 2 else instances.real_labels(rng, n, C)
+        Phi = instances.features(rng, m, n, scale=1.5)
+        yield Phi, Y, instances.log_uniform(rng, 0.05, 2.0), instances.log_uniform(rng, 0.01, 0.5)
+
+
+def check_kernel_ode(candidate: Callable, *, loss=None, instances=None, seed: int = 0, count: int = 6,
+                     tolerance: float = TOL.finite_differences) -> Verdict:
+    """Judge ``candidate(K, Y, lam, mu) -> dK/dt`` against finite differences of the objective.
+
+    ``instances``: iterable of (Φ, Y, λ, μ); default: ``count`` random ones drawn with ``seed``.
+    The error per instance is ‖candidate − K̇_fd‖_F / ‖K̇_fd‖_F; the verdict passes when every
+    error is at most ``tolerance`` (TOL.finite_differences). A candidate that raises or returns
+    the wrong shape fails with the reason.
+    """
+    if not callable(candidate):
+        raise TypeError(f"candidate must be callable as candidate(K, Y, lam, mu), got {type(candidate).__name__}")
+    cases = list(instances if instances is not None else default_instances(np.random.default_rng(seed), count))
+    errors = []
+    for Phi, Y, lam, mu in cases:
+        Phi, Y = np.asarray(Phi, dtype=float), np.asarray(Y, dtype=float)
+        truth = kernel_velocity_by_finite_differences(Phi, Y, lam, mu, loss)
+        try:
+            value = np.asarray(candidate(Phi.T @ Phi, Y, lam, mu), dtype=float)
+            errors.append(relative_error(value, truth))
+        except Exception as exc:  # a candidate's failure is a verdict, not a crash
+            return Verdict("T2", False, len(errors) + 1, float("inf"), tolerance, seed,
+                           f"candidate raised {type(exc).__name__}: {exc}")
+    return judge("T2", errors, tolerance, seed, what="relative error against finite differences")

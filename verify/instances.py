@@ -1,0 +1,58 @@
+"""Random instances: labels, kernels, features. Plain functions of a ``numpy.random.Generator``.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> one_hot_labels(rng, n=6, C=3).sum(axis=1)
+array([2., 2., 2.])
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _check_sizes(n: int, C: int) -> None:
+    if not (isinstance(n, (int, np.integer)) and isinstance(C, (int, np.integer))):
+        raise TypeError(f"n and C must be ints, got {type(n).__name__} and {type(C).__name__}")
+    if C < 1 or n < C:
+        raise ValueError(f"need 1 <= C <= n, got n={n}, C={C}")
+
+
+def one_hot_labels(rng: np.random.Generator, n: int, C: int) -> np.ndarray:
+    """C × n one-hot targets, every class present (balanced up to one sample), in random order."""
+    _check_sizes(n, C)
+    classes = rng.permutation(np.arange(n) % C)
+    return np.eye(C)[:, classes]
+
+
+def real_labels(rng: np.random.Generator, n: int, C: int) -> np.ndarray:
+    """C × n real-valued targets with i.i.d. standard normal entries (regression)."""
+    _check_sizes(n, C)
+    return rng.standard_normal((C, n))
+
+
+def labels_with_spectrum(rng: np.random.Generator, n: int, sigma) -> np.ndarray:
+    """C × n targets with prescribed singular values ``sigma`` and random singular vectors.
+
+    Used to put label modes s = σ² on both sides of the water-filling threshold λμ.
+    """
+    sigma = np.asarray(sigma, dtype=float)
+    C = sigma.size
+    _check_sizes(n, C)
+    U, _ = np.linalg.qr(rng.standard_normal((C, C)))
+    V, _ = np.linalg.qr(rng.standard_normal((n, C)))
+    return U @ np.diag(sigma) @ V.T
+
+
+def features(rng: np.random.Generator, m: int, n: int, scale: float = 1.0) -> np.ndarray:
+    """m × n features Φ with i.i.d. N(0, scale²/m) entries, so K = ΦᵀΦ has O(scale²) diagonal."""
+    return scale * rng.standard_normal((m, n)) / np.sqrt(m)
+
+
+def generic_kernel(rng: np.random.Generator, n: int, scale: float = 1.0) -> np.ndarray:
+    """A full-rank PSD n × n kernel in general position (commutes with no given label Gram)."""
+    Phi = features(rng, n + 2, n, scale)
+    return Phi.T @ Phi
+
+
+def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    return float(np.exp(rng.uniform(np.log(low), np.log(high))))

@@ -1,0 +1,49 @@
+"""Verdict: the outcome of judging a claim (or a user's candidate) on random instances.
+
+>>> Verdict("T2", True, 5, 3e-9, 1e-6, seed=0)
+Verdict(T2: PASS on 5 instances, worst error 3e-09 <= 1e-06, seed 0)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: str
+    passed: bool
+    instances: int
+    worst_error: float
+    tolerance: float
+    seed: int
+    reason: str = ""
+    details: dict = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        word = "PASS" if self.passed else "FAIL"
+        rel = "<=" if self.worst_error <= self.tolerance else ">"
+        text = (f"Verdict({self.claim}: {word} on {self.instances} instances, worst error {self.worst_error:.3g} "
+                f"{rel} {self.tolerance:.3g}, seed {self.seed}")
+        return text + (f"; {self.reason})" if self.reason else ")")
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["worst_error"] = None if not math.isfinite(self.worst_error) else self.worst_error
+        return out
+
+
+def judge(claim: str, errors, tolerance: float, seed: int, *, what: str = "error", details: dict | None = None) -> Verdict:
+    """A Verdict from per-instance errors: passes when every error is finite and <= tolerance."""
+    errors = [float(e) for e in errors]
+    if not errors:
+        return Verdict(claim, False, 0, math.inf, tolerance, seed, "no instances were checked", details or {})
+    worst = max(errors, key=lambda e: math.inf if not math.isfinite(e) else e)
+    worst = worst if math.isfinite(worst) else math.inf
+    passed = worst <= tolerance
+    failing = sum(1 for e in errors if not e <= tolerance)
+    reason = "" if passed else f"{what} {worst:.3g} > {tolerance:.3g} on {failing} of {len(errors)} instances"
+    return Verdict(claim, passed, len(errors), worst, tolerance, seed, reason, details or {})
