@@ -58,6 +58,9 @@ class _MatrixPrinter(NumPyPrinter):
     def _print_Identity(self, expr):
         return f"numpy.eye({self._print(expr.rows)})"
 
+    def _print_Trace(self, expr):
+        return f"numpy.trace({self._print(expr.arg)})"
+
     def _print_MatMul(self, expr):
         coeff, matrices = expr.as_coeff_mmul()
         factors = list(matrices.args) if isinstance(matrices, sp.MatMul) else [matrices]

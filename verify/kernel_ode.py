@@ -94,3 +94,29 @@ def jacobian_unchecked(rhs, K: np.ndarray, Y: np.ndarray, lam: float, mu: float)
         Kc[i, j] = K[i, j]
         Kc[j, i] = K[j, i]
     return J
+
+
+def rightmost_jacobian_eigenvalue(rhs, K: np.ndarray, Y: np.ndarray, lam: float, mu: float) -> float:
+    """max Re of the Jacobian's eigenvalues (symmetric coordinates): dense for n(n+1)/2 ≤ 1000,
+    else ARPACK (``scipy.sparse.linalg.eigs``, which="LR") on complex-step Jacobian-vector products.
+    Returns +inf when ARPACK does not converge (the caller treats the point as unconfirmed)."""
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
+
+    n = K.shape[0]
+    rows, cols = np.triu_indices(n)
+    N = rows.size
+    if N <= 1000:
+        return float(np.linalg.eigvals(jacobian_unchecked(rhs, K, Y, lam, mu)).real.max())
+
+    def matvec(x):
+        E = np.zeros((n, n))
+        E[rows, cols] = np.ravel(x).real
+        E = E + np.triu(E, 1).T
+        return rhs(K + 1j * _COMPLEX_STEP * E, Y, lam, mu).imag[rows, cols] / _COMPLEX_STEP
+
+    try:
+        values = eigs(LinearOperator((N, N), matvec=matvec, dtype=float), k=1, which="LR", tol=1e-8,
+                      maxiter=50 * N, return_eigenvectors=False)
+    except ArpackNoConvergence:
+        return float("inf")
+    return float(values.real.max())

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 class Tolerances:
     #: generated code against an independent NumPy evaluation of the same quantity
     generated_code: float = 1e-12
+    #: a generated closed form against a numerical solver of the same problem (K + λI conditioned up to ~1e4)
+    closed_form_vs_solver: float = 1e-9
     #: a candidate kernel ODE against central finite differences of the objective (step 1e-6)
     finite_differences: float = 1e-6
     #: steady state declared when ‖dK/dt‖_F / ‖K‖_F falls below this
