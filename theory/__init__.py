@@ -11,6 +11,7 @@ from theory.gradients import derive_gradients
 from theory.kernel_ode import derive_kernel_ode
 from theory.readout import ReadoutNotEliminable, derive_readout
 from theory.spectral import water_filling
+from theory.stability import linearisation_at_commuting_points
 from theory.steady_state import rank_lemma
 
 #: claim id → (what it derives, function of the number of outputs C returning the Derivation)
@@ -19,7 +20,8 @@ DERIVATIONS = {
     "T2": ("kernel ODE (squared loss)", lambda C=2: derive_kernel_ode(losses.squared(C))),
     "T3": ("water-filling law", lambda C=2: water_filling(losses.squared(C))),
     "T4": ("rank lemma", lambda C=2: rank_lemma()),
+    "T6": ("linearisation at commuting points", lambda C=2: linearisation_at_commuting_points(losses.squared(C))),
 }
 
 __all__ = ["Certificate", "DERIVATIONS", "Derivation", "ReadoutNotEliminable", "Step", "derive_gradients",
-           "derive_kernel_ode", "derive_readout", "losses", "notation", "rank_lemma", "water_filling"]
+           "derive_kernel_ode", "derive_readout", "linearisation_at_commuting_points", "losses", "notation", "rank_lemma", "water_filling"]
