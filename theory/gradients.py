@@ -29,6 +29,7 @@ from theory.losses import Loss
 
 def objective(loss: Loss, W: sp.Matrix, Phi: sp.Matrix, Y: sp.Matrix, lam, mu) -> sp.Expr:
     """L(W, Φ) = Σ_i ℓ(W φ_i, y_i) + (λ/2)‖W‖² + (μ/2)‖Φ‖² for explicit matrices (entries may be symbols)."""
+    lam, mu = sp.sympify(lam), sp.sympify(mu)  # a Python int must not turn λ/2 into a float
     F = W * Phi
     data = sum(loss.value(F[:, i], Y[:, i]) for i in range(Phi.shape[1]))
     return data + lam / 2 * sum(w**2 for w in W) + mu / 2 * sum(p**2 for p in Phi)

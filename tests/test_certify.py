@@ -1,0 +1,56 @@
+"""Certificates must accept true identities and reject false ones (theory.certify)."""
+import random
+
+import pytest
+import sympy as sp
+
+from theory import notation as nt
+from theory.certify import certify_identity, evaluate, rational_orthogonal, standard_instance
+from theory.matrix_algebra import from_scalar, split_right_linear, to_scalar
+
+R = (nt.K + nt.lam * nt.I_n).I
+
+
+def test_true_identity_is_certified_exactly():
+    cert = certify_identity("resolvent", R * nt.K + nt.lam * R, nt.I_n)
+    assert cert.passed and cert.method == "exact evaluation"
+
+
+@pytest.mark.parametrize("wrong_rhs, name", [
+    (nt.I_n - R, "resolvent without λ"),
+    (nt.Y * nt.Phi.T * (nt.Phi.T * nt.Phi + nt.lam * nt.I_n).I * nt.Phi.T * nt.Phi, "push-through on the wrong side"),
+    (R * nt.K * R, "extra resolvent"),
+])
+def test_false_identity_is_rejected(wrong_rhs, name):
+    lhs = R * nt.K if wrong_rhs.shape == R.shape else nt.Y * nt.Phi.T * (nt.Phi * nt.Phi.T + nt.lam * nt.I_m).I * nt.Phi
+    cert = certify_identity(name, lhs, wrong_rhs)
+    assert not cert.passed and "fails at" in cert.detail
+
+
+def test_push_through_is_certified_for_wide_and_tall_features():
+    lhs = nt.Phi.T * (nt.Phi * nt.Phi.T + nt.lam * nt.I_m).I
+    rhs = (nt.K + nt.lam * nt.I_n).I * nt.Phi.T
+    cert = certify_identity("push-through", lhs, rhs, sizes=[{nt.n: 5, nt.m: 2, nt.C: 1}, {nt.n: 2, nt.m: 5, nt.C: 1}])
+    assert cert.passed
+
+
+def test_rational_orthogonal_is_exactly_orthogonal():
+    V = rational_orthogonal(random.Random(3), 4)
+    assert V.T * V == sp.eye(4)
+
+
+def test_evaluate_is_exact_on_rationals():
+    values = standard_instance(random.Random(0), {nt.n: 3, nt.m: 2, nt.C: 2})
+    out = evaluate(R * nt.K, values)
+    assert all(x.is_Rational for x in out)
+
+
+def test_split_right_linear_refuses_nonlinear_terms():
+    with pytest.raises(ValueError, match="not of the form"):
+        split_right_linear(nt.W * nt.Phi * nt.W.T * nt.W, nt.W, nt.I_m)
+
+
+def test_scalar_reduction_round_trip():
+    f = to_scalar(nt.lam * R * R, {nt.K: nt.kappa})
+    back = from_scalar(f, nt.kappa, nt.K, nt.I_n)
+    assert certify_identity("round trip", back, nt.lam * R * R).passed
