@@ -1,0 +1,79 @@
+"""T4 rank lemma: certified steps, rank K∞ ≤ C for every steady state, ranks certified near the threshold."""
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, strategies as st
+
+import theory
+from theory.steady_state import psd_rational, solve_anticommutator
+from verify import certified_rank, commuting_steady_states, confirmed_rank, drive_operator, instances, \
+    integrate_kernel_flow, numerical_rank, steady_state
+from verify.linalg import exact_rank, high_precision_rank, rank_margin
+
+LEMMA = theory.rank_lemma()
+
+
+@pytest.mark.parametrize("step", ["eigenbasis form", "range K ⊆ ker A", "PSD is needed", "ker(D − μI) ⊆ range D"])
+def test_T4_step_is_certified(step):
+    assert LEMMA.step(step).certificate.passed, LEMMA.step(step).certificate.summary()
+
+
+@given(n=st.integers(2, 6), data=st.data(), seed=st.integers(0, 2**16))
+def test_T4_every_solution_of_the_anticommutator_annihilates_K(n, data, seed):
+    """Exact: for PSD K of any rank, the general symmetric solution of KA + AK = 0 has AK = 0."""
+    import random
+
+    r = data.draw(st.integers(1, n))
+    K = psd_rational(random.Random(seed), n, r)
+    A = solve_anticommutator(K)
+    assert sp.simplify(A * K) == sp.zeros(n, n)
+
+
+def test_T4_negative_control_indefinite_K_breaks_the_lemma():
+    A = solve_anticommutator(sp.diag(2, -2, 1))
+    assert A * sp.diag(2, -2, 1) != sp.zeros(3, 3)
+
+
+@given(n=st.integers(3, 40), C=st.integers(1, 5), one_hot=st.booleans(), lam=st.floats(0.05, 1.0),
+       mu=st.floats(0.02, 0.3), seed=st.integers(0, 2**16))
+def test_T4_integrated_steady_state_has_rank_at_most_C(n, C, one_hot, lam, mu, seed):
+    C = min(C, n)
+    rng = np.random.default_rng(seed)
+    Y = instances.one_hot_labels(rng, n, C) if one_hot else instances.real_labels(rng, n, C)
+    K = steady_state(instances.generic_kernel(rng, n), Y, lam, mu)
+    assert confirmed_rank(K) <= C
+    # range K ⊆ ker(D − μI)
+    D = drive_operator(K, Y, lam)
+    assert np.linalg.norm((D - mu * np.eye(n)) @ K) <= 1e-8 * mu * np.linalg.norm(K)
+
+
+@given(n=st.integers(3, 10), C=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_T4_unstable_steady_states_obey_the_bound_too(n, C, seed):
+    rng = np.random.default_rng(seed)
+    Y = instances.real_labels(rng, n, min(C, n))
+    for state in commuting_steady_states(Y, 0.3, 0.1):
+        assert confirmed_rank(state.kernel) <= Y.shape[0] if state.kernel.any() else numerical_rank(state.kernel) == 0
+
+
+def test_T4_negative_control_without_decay_rank_is_preserved():
+    rng = np.random.default_rng(1)
+    Y = instances.one_hot_labels(rng, 10, 2)
+    K_T = integrate_kernel_flow(instances.generic_kernel(rng, 10), Y, 0.5, 0.0, 50.0).kernels[-1]
+    assert numerical_rank(K_T) == 10 > 2
+
+
+def test_T4_negative_control_a_generic_kernel_is_not_low_rank():
+    rng = np.random.default_rng(1)
+    assert confirmed_rank(instances.generic_kernel(rng, 12)) == 12
+
+
+def test_ranks_exact_high_precision_and_borderline():
+    M = np.outer([1.0, 2.0, 0.0], [1.0, 0.5, 0.0])
+    assert certified_rank(M) == 1 and numerical_rank(M) == 1
+    noisy = M + np.diag([0.0, 0.0, 1e-20])
+    assert certified_rank(noisy) == 2  # exact: the tiny float is a nonzero rational
+    assert numerical_rank(noisy) == 1 and certified_rank(noisy, rtol=1e-8) == 1
+    borderline = np.diag([1.0, 2e-8])  # within TOL.rank_margin of the threshold 1e-8
+    assert rank_margin(borderline) < 1e3
+    assert confirmed_rank(borderline) == high_precision_rank(borderline) == 2
+    assert numerical_rank(np.zeros((3, 3))) == 0
