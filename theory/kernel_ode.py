@@ -12,7 +12,7 @@ exactly solved readout, pushed through the product rule, against the closed form
 >>> from theory.losses import squared
 >>> ode = derive_kernel_ode(squared(2))
 >>> ode.rhs_structured
--2*mu*K + D*K + K*D
+(-2*mu)*K + D*K + K*D
 >>> ode.certified
 True
 """
