@@ -59,6 +59,8 @@ def _derive(args) -> int:
 def _verify(args) -> int:
     from verify import campaign, report
 
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a non-negative int, got {args.seed}")
     try:
         claim_ids = campaign.parse_claims(args.claims)
         profile = campaign.check_profile(args.profile)

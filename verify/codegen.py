@@ -1,4 +1,4 @@
-"""SymPy matrix expressions → numeric callables (``lambdify`` with ``cse``).
+"""SymPy matrix expressions → numeric callables (``lambdify`` with common-subexpression hoisting).
 
 The printer resolves symbolic sizes (``Identity(n)``) from the shapes of the arguments at run
 time and evaluates products of three or more matrices with ``numpy.linalg.multi_dot``, which picks
@@ -62,18 +62,55 @@ class _MatrixPrinter(NumPyPrinter):
         return f"numpy.trace({self._print(expr.arg)})"
 
     def _print_MatMul(self, expr):
-        coeff, matrices = expr.as_coeff_mmul()
-        factors = list(matrices.args) if isinstance(matrices, sp.MatMul) else [matrices]
-        scalars = [f for f in factors if not getattr(f, "is_Matrix", False)]
-        mats = [f for f in factors if getattr(f, "is_Matrix", False)]
-        scalar = sp.Mul(coeff, *scalars)
+        scalar, mats = _flatten_product(expr)
         if len(mats) >= 3:
             body = "numpy.linalg.multi_dot([{}])".format(", ".join(self._print(m) for m in mats))
         elif len(mats) == 2:
             body = f"({self._print(mats[0])} @ {self._print(mats[1])})"
         else:
             body = self._print(mats[0])
-        return body if scalar == 1 else f"({self._print(scalar)})*{body}"
+        return body if scalar == 1 else f"(({self._print(scalar)})*{body})"
+
+
+def _flatten_product(expr) -> tuple[sp.Expr, list]:
+    """(scalar, [matrix factors]) of a possibly nested matrix product."""
+    coeff, matrices = expr.as_coeff_mmul()
+    scalars, mats = [coeff], []
+    for factor in (matrices.args if isinstance(matrices, sp.MatMul) else (matrices,)):
+        if isinstance(factor, sp.MatMul):
+            inner_scalar, inner = _flatten_product(factor)
+            scalars.append(inner_scalar)
+            mats += inner
+        elif getattr(factor, "is_Matrix", False):
+            mats.append(factor)
+        else:
+            scalars.append(factor)
+    return sp.Mul(*scalars), mats
+
+
+def _inverse_cse(expr):
+    """Common subexpressions for lambdify: only matrix inverses are hoisted into variables.
+
+    Hoisting whole products (SymPy's default cse) would cut matrix chains into pieces and stop
+    ``multi_dot`` from choosing a cheap order (K·(R·Yᵀ)·(Y·R) costs O(n²C), (K·R)·… costs O(n³)).
+    """
+    replacements, mapping = [], {}
+
+    def hoist(node):
+        if isinstance(node, sp.Inverse):
+            inner = hoist(node.arg)
+            key = sp.Inverse(inner)
+            if key not in mapping:
+                symbol = sp.MatrixSymbol(f"inv{len(mapping)}", *node.shape)
+                mapping[key] = symbol
+                replacements.append((symbol, key))
+            return mapping[key]
+        if isinstance(node, sp.Basic) and node.args and node.has(sp.Inverse):
+            return node.func(*[hoist(a) for a in node.args])
+        return node
+
+    reduced = [hoist(e) for e in expr] if isinstance(expr, (list, tuple)) else hoist(expr)
+    return replacements, reduced
 
 
 def generate(expr: sp.Basic, args: Sequence[sp.Basic], backend: str = "numpy") -> Callable:
@@ -86,7 +123,7 @@ def generate(expr: sp.Basic, args: Sequence[sp.Basic], backend: str = "numpy") -
     call_args = [sp.MatrixSymbol(str(nm), *a.shape) if isinstance(a, sp.MatrixSymbol) else a
                  for a, nm in zip(args, names)]
     printer = _MatrixPrinter(_shape_sources(call_args))
-    function = sp.lambdify(call_args, renamed, modules="numpy", cse=True, printer=printer)
+    function = sp.lambdify(call_args, renamed, modules="numpy", cse=_inverse_cse, printer=printer)
     if backend == "numpy" or (backend == "auto" and not numba_available()):
         return function
     return _jit(function)

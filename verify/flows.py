@@ -107,7 +107,7 @@ def integrate_kernel_flow(K0, Y, lam, mu, t, *, method: str = "auto", rtol: floa
     K0: symmetric PSD n × n; Y: C × n; λ > 0; μ ≥ 0; ``t``: end time or increasing array of times
     (starting at 0 or later; the flow starts at t = 0). Returns a :class:`KernelTrajectory`.
     """
-    K0, Y, lam, mu = validate_problem(K0, Y, lam, mu, psd=True)
+    K0, Y, lam, mu = validate_problem(K0, Y, lam, mu, psd=True, name="K0")
     times = v.times("t", t)
     rtol = v.positive("rtol", rtol)
     chosen = _choose(method, K0.shape[0])
@@ -133,7 +133,7 @@ def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: flo
     is raised. Returns K∞ (n × n), or a :class:`SteadyState` with time, residual, method and cost
     when ``return_info``.
     """
-    K0, Y, lam, mu = validate_problem(K0, Y, lam, mu, psd=True)
+    K0, Y, lam, mu = validate_problem(K0, Y, lam, mu, psd=True, name="K0")
     tol = v.positive("tol", tol)
     handoff = max(v.positive("handoff", handoff), tol)
     max_time = v.positive("max_time", max_time if max_time is not None else (200.0 / mu if mu > 0 else 1e4))

@@ -38,9 +38,11 @@ def compiled_drive(C: int, backend: str = "numpy"):
     return generate(ode.drive, (nt.K, nt.Y, nt.lam), backend)
 
 
-def validate_problem(K, Y, lam, mu, *, psd: bool = False, mu_positive: bool = False):
-    """Validate (K, Y, λ, μ) together: K symmetric n × n, Y C × n (C ≤ n), λ > 0, μ ≥ 0 (> 0 if asked)."""
-    K = v.kernel("K", K, psd=psd)
+def validate_problem(K, Y, lam, mu, *, psd: bool = False, mu_positive: bool = False, name: str = "K"):
+    """Validate (K, Y, λ, μ) together: K symmetric n × n, Y C × n (C ≤ n), λ > 0, μ ≥ 0 (> 0 if asked).
+
+    ``name`` is how the kernel argument is called in messages (``K0`` for the integrators)."""
+    K = v.kernel(name, K, psd=psd)
     Y = v.labels("Y", Y, n=K.shape[0])
     lam = v.positive("lam", lam)
     mu = v.positive("mu", mu) if mu_positive else v.nonnegative("mu", mu)

@@ -16,7 +16,7 @@ from sympy import QQ
 from sympy.polys.matrices import DomainMatrix
 
 from verify.tolerances import TOL
-from verify.validation import matrix
+from verify.validation import matrix, positive
 
 
 def relative_error(actual, expected) -> float:
@@ -37,6 +37,7 @@ def singular_values(M) -> np.ndarray:
 
 def numerical_rank(M, rtol: float = TOL.rank_rtol) -> int:
     """#{σ_i > rtol · σ_max}: the rank up to relative threshold ``rtol`` (0 for the zero matrix)."""
+    rtol = positive("rtol", rtol)
     sv = singular_values(M)
     if sv[0] == 0:
         return 0
@@ -79,7 +80,7 @@ def certified_rank(M, rtol: float | None = None) -> int:
     ``rtol`` given: the rank at relative threshold ``rtol`` with singular values computed at
     50 digits, to confirm a float rank whose singular values lie near the threshold.
     """
-    return exact_rank(M) if rtol is None else high_precision_rank(M, rtol)
+    return exact_rank(M) if rtol is None else high_precision_rank(M, positive("rtol", rtol))
 
 
 def confirmed_rank(M, rtol: float = TOL.rank_rtol) -> int:

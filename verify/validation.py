@@ -32,12 +32,23 @@ def nonnegative(name: str, value) -> float:
     return x
 
 
+def _real_array(name: str, value, expected: str) -> np.ndarray:
+    """float64 array of ``value``; TypeError naming ``name`` for non-numeric or complex input (never drops Im)."""
+    try:
+        arr = np.asarray(value)
+        complex_ = arr.dtype.kind == "c"
+        if not complex_:
+            arr = arr.astype(np.float64, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}") from exc
+    if complex_:
+        raise TypeError(f"{name} must be {expected}, got complex values")
+    return arr
+
+
 def matrix(name: str, value, *, rows: int | None = None, cols: int | None = None) -> np.ndarray:
     """A finite float64 2-D array, optionally with a given number of rows/columns."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a real 2-D array, got {type(value).__name__}") from exc
+    arr = _real_array(name, value, "a real 2-D array")
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array, got shape {arr.shape}")
     if arr.size == 0:
@@ -76,11 +87,21 @@ def labels(name: str, value, n: int | None = None) -> np.ndarray:
 
 def times(name: str, value) -> np.ndarray:
     """A strictly increasing 1-D array of times >= 0 (a scalar T means [0, T])."""
-    arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    arr = np.atleast_1d(_real_array(name, value, "a real time or 1-D array of times"))
     if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be a finite time or 1-D array of times, got {value!r}")
     if arr.size == 1:
         arr = np.array([0.0, arr[0]])
     if arr[0] < 0 or np.any(np.diff(arr) <= 0):
         raise ValueError(f"{name} must be increasing and start at a time >= 0, got {arr}")
+    return arr
+
+
+def finite_values(name: str, value, *, minimum: float | None = None) -> np.ndarray:
+    """A finite real float64 array of any shape (a scalar gives a 0-d array), >= ``minimum`` when given."""
+    arr = _real_array(name, value, "a real number or array")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if minimum is not None and np.any(arr < minimum):
+        raise ValueError(f"{name} must be >= {minimum:g}, got {value!r}")
     return arr

@@ -65,6 +65,7 @@ def mode_rhs(kappa, s, lam, mu) -> np.ndarray:
 
 def time_to_reach(kappa, kappa0, s, lam, mu) -> np.ndarray:
     """Closed-form t(κ) = ∫_{κ₀}^{κ} dk / f(k) for one mode (κ, κ₀ on the same side of κ*; s ≠ λμ)."""
+    kappa, kappa0 = v.finite_values("kappa", kappa, minimum=0.0), v.finite_values("kappa0", kappa0, minimum=0.0)
+    s = v.finite_values("s", s, minimum=0.0)
     lam, mu = v.positive("lam", lam), v.positive("mu", mu)
-    return _law()[1](np.asarray(kappa, dtype=float), np.asarray(kappa0, dtype=float), np.asarray(s, dtype=float),
-                     lam, mu)
+    return _law()[1](kappa, kappa0, s, lam, mu)
