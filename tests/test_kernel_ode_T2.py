@@ -95,3 +95,27 @@ def test_T2_rhs_against_finite_differences_on_random_instances(n, extra, C, one_
     lam, mu = instances.log_uniform(rng, 0.05, 2.0), instances.log_uniform(rng, 0.01, 0.5)
     truth = kernel_velocity_by_finite_differences(Phi, Y, lam, mu)
     assert relative_error(kernel_ode_rhs(Phi.T @ Phi, Y, lam, mu), truth) <= TOL.finite_differences
+
+
+def test_T2_closure_exact_at_n_16():
+    """Exact arithmetic at n = m = 16: K̇ from the closed form equals Φ̇ᵀΦ + ΦᵀΦ̇ with the derived feature flow."""
+    ode = theory.derive_kernel_ode(theory.losses.squared(3))
+    flow = ode.step("feature flow").rhs
+    from theory.certify import standard_instance
+
+    values = standard_instance(random.Random(16), {nt.n: 16, nt.m: 16, nt.C: 3})
+    phi_dot = evaluate(flow, values)
+    assert evaluate(ode.rhs, values) == phi_dot.T * values[nt.Phi] + values[nt.Phi].T * phi_dot
+    wrong = evaluate(ode.rhs, {**values, nt.mu: values[nt.mu] * 2})  # control: another μ is another flow
+    assert wrong != phi_dot.T * values[nt.Phi] + values[nt.Phi].T * phi_dot
+
+
+def test_T2_entrywise_flow_exact_at_n_11():
+    """Sizes past 10 (entry symbols must stay distinct): the certificate route at n = 11, m = 2, C = 1."""
+    ode = theory.derive_kernel_ode(theory.losses.squared(1))
+    rng = random.Random(11)
+    Phi, Y = rational_matrix(rng, 2, 11), rational_matrix(rng, 1, 11)
+    values = {nt.n: 11, nt.m: 2, nt.C: 1, nt.Phi: Phi, nt.Y: Y, nt.K: Phi.T * Phi,
+              nt.lam: sp.Rational(1, 2), nt.mu: sp.Rational(1, 7)}
+    phi_dot = ode._exact_flow(values)
+    assert evaluate(ode.rhs, values) == phi_dot.T * Phi + Phi.T * phi_dot

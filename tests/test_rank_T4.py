@@ -77,3 +77,10 @@ def test_ranks_exact_high_precision_and_borderline():
     assert rank_margin(borderline) < 1e3
     assert confirmed_rank(borderline) == high_precision_rank(borderline) == 2
     assert numerical_rank(np.zeros((3, 3))) == 0
+
+
+def test_T4_anticommutator_exact_at_n_12():
+    import random
+
+    K = psd_rational(random.Random(12), 12, 4)
+    assert solve_anticommutator(K) * K == sp.zeros(12, 12)

@@ -43,7 +43,7 @@ def output_gradients(loss: Loss, F: sp.Matrix, Y: sp.Matrix) -> sp.ImmutableMatr
 
 
 def symbolic_matrix(name: str, rows: int, cols: int) -> sp.Matrix:
-    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}{j}"))
+    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}_{j}"))
 
 
 def gradient_in(L: sp.Expr, variables) -> list:

@@ -41,7 +41,7 @@ class CommutingLinearisation(Derivation):
         k = sp.symbols(f"kappa1:{SIZE + 1}", nonnegative=True)
         sv = sp.symbols(f"s1:{SIZE + 1}", nonnegative=True)
         eps = sp.Symbol("epsilon")
-        E = sp.Matrix(SIZE, SIZE, lambda i, j: sp.Symbol(f"e_{min(i, j) + 1}{max(i, j) + 1}"))
+        E = sp.Matrix(SIZE, SIZE, lambda i, j: sp.Symbol(f"e_{min(i, j) + 1}_{max(i, j) + 1}"))
         K = sp.diag(*k) + eps * E
         values = {nt.n: SIZE, nt.K: K, nt.S: sp.diag(*sv)}
         F = evaluate(rhs_S, values)

@@ -23,7 +23,7 @@ from theory.certify import Certificate, Derivation, Step, certify_symbolic, cert
 
 
 def symmetric_unknown(n: int) -> sp.Matrix:
-    return sp.Matrix(n, n, lambda i, j: sp.Symbol(f"a_{min(i, j)}{max(i, j)}"))
+    return sp.Matrix(n, n, lambda i, j: sp.Symbol(f"a_{min(i, j)}_{max(i, j)}"))
 
 
 def solve_anticommutator(K: sp.Matrix) -> sp.Matrix:
