@@ -1,6 +1,5 @@
 """T4 rank lemma: certified steps, rank K∞ ≤ C for every steady state, ranks certified near the threshold."""
 import numpy as np
-import pytest
 import sympy as sp
 from hypothesis import given, strategies as st
 
@@ -8,14 +7,9 @@ import theory
 from theory.steady_state import psd_rational, solve_anticommutator
 from verify import certified_rank, commuting_steady_states, confirmed_rank, drive_operator, instances, \
     integrate_kernel_flow, numerical_rank, steady_state
-from verify.linalg import exact_rank, high_precision_rank, rank_margin
+from verify.linalg import high_precision_rank, rank_margin
 
 LEMMA = theory.rank_lemma()
-
-
-@pytest.mark.parametrize("step", ["eigenbasis form", "range K ⊆ ker A", "PSD is needed", "ker(D − μI) ⊆ range D"])
-def test_T4_step_is_certified(step):
-    assert LEMMA.step(step).certificate.passed, LEMMA.step(step).certificate.summary()
 
 
 @given(n=st.integers(2, 6), data=st.data(), seed=st.integers(0, 2**16))

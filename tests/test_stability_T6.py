@@ -13,11 +13,6 @@ from verify.kernel_ode import kernel_ode_rhs
 LIN = theory.linearisation_at_commuting_points()
 
 
-@pytest.mark.parametrize("step", ["decoupling", "pair rate", "diagonal rate"])
-def test_T6_step_is_certified(step):
-    assert LIN.step(step).certificate.passed, LIN.step(step).certificate.summary()
-
-
 def test_T6_empty_fillable_mode_rate_is_positive():
     """ρ_ii at κ = 0 is f'(0) = 2(s/λ − μ) > 0 above the threshold (derived, then compared)."""
     assert sp.simplify(LIN.diagonal_rate.subs(nt.kappa, 0) - 2 * (nt.s / nt.lam - nt.mu)) == 0

@@ -18,11 +18,6 @@ LAW = theory.water_filling()
 k, s, lam, mu = nt.kappa, nt.s, nt.lam, nt.mu
 
 
-@pytest.mark.parametrize("step", ["commuting reduction", "fixed points", "threshold", "stability", "time to reach"])
-def test_T3_step_is_certified(step):
-    assert LAW.step(step).certificate.passed, LAW.step(step).certificate.summary()
-
-
 def test_T3_derived_law_equals_the_reference():
     """THEORY.md T3, compared after the derivation (never used by it)."""
     assert sp.simplify(LAW.mode_rhs - 2 * k * (lam * s / (k + lam) ** 2 - mu)) == 0

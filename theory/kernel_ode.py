@@ -24,8 +24,7 @@ from functools import lru_cache
 import sympy as sp
 
 from theory import notation as nt
-from theory.certify import (Derivation, Step, certify_identity, certify_values, evaluate, rational,
-                            rational_matrix, standard_instance)
+from theory.certify import (Derivation, Step, certify_identity, certify_values, evaluate, rational_matrix, standard_instance)
 from theory.gradients import derive_gradients, entrywise_gradient, exact_optimal_readout
 from theory.losses import Loss
 from theory.matrix_algebra import contract, split_right_linear

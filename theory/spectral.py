@@ -51,7 +51,7 @@ class WaterFillingLaw(Derivation):
 
     def __init__(self, loss: Loss, seed: int = 0):
         ode = derive_kernel_ode(loss)
-        k, s, lam, mu = nt.kappa, nt.s, nt.lam, nt.mu
+        k, s = nt.kappa, nt.s
         self.mode_rhs = mode_reduction(ode.rhs)
         steps = [Step("T3", "commuting reduction",
                       "for commuting K, S the flow stays commuting and each mode obeys dκ/dt = f(κ)",

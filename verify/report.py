@@ -81,7 +81,7 @@ def report_data(results: list[ClaimResult], *, profile: str, seed: int) -> dict:
 
 
 def markdown(data: dict) -> str:
-    lines = [f"# kernel-flows verification report", "",
+    lines = ["# kernel-flows verification report", "",
              f"Profile `{data['profile']}`, seed {data['seed']}: "
              f"**{'all claims pass' if data['passed'] else 'some claims FAIL'}**.", "",
              "| claim | title | instances | worst error | tolerance | verdict |", "|---|---|---|---|---|---|"]
