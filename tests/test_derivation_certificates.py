@@ -13,7 +13,7 @@ EXPECTED_STEPS = {
     "T2": ["feature flow", "drive operator", "product rule", "kernel ODE"],
     "T3": ["commuting reduction", "fixed points", "threshold", "stability", "time to reach"],
     "T4": ["eigenbasis form", "range K ⊆ ker A", "PSD is needed", "ker(D − μI) ⊆ range D"],
-    "T6": ["decoupling", "pair rate", "diagonal rate"],
+    "T6": ["decoupling", "pair rate", "diagonal rate", "water-filled is stable", "empty fillable mode is unstable"],
 }
 CASES = [(claim, C, step) for claim, steps in EXPECTED_STEPS.items() for C in (1, 2, 3) for step in steps]
 

@@ -53,10 +53,12 @@ def test_T1_generated_readout_matches_least_squares(n, C, width, lam, mu, one_ho
     m = max(1, int(width * n))
     Phi = instances.features(rng, m, n)
     Y = instances.one_hot_labels(rng, n, C) if one_hot else instances.real_labels(rng, n, C)
-    W_gen, L_gen = compiled_readout(C)
+    W_gen, G_gen, L_gen = compiled_readout(C)
     loss = theory.losses.squared(C)
     K = Phi.T @ Phi
-    assert relative_error(W_gen(K, Phi, Y, lam), optimal_readout(loss, Phi, Y, lam)) <= TOL.closed_form_vs_solver
+    W_num = optimal_readout(loss, Phi, Y, lam)
+    assert relative_error(W_gen(K, Phi, Y, lam), W_num) <= TOL.closed_form_vs_solver
+    assert relative_error(G_gen(K, Y, lam), W_num @ Phi - Y) <= TOL.closed_form_vs_solver
     exact = reduced_objective(loss, Phi, Y, lam, mu)
     assert abs(L_gen(K, Y, lam, mu) - exact) <= TOL.closed_form_vs_solver * abs(exact)
 
@@ -64,6 +66,6 @@ def test_T1_generated_readout_matches_least_squares(n, C, width, lam, mu, one_ho
 def test_T1_negative_control_wrong_readout_is_rejected():
     rng = np.random.default_rng(0)
     Phi, Y = instances.features(rng, 5, 8), instances.one_hot_labels(rng, 8, 2)
-    W_gen, _ = compiled_readout(2)
+    W_gen, _, _ = compiled_readout(2)
     wrong = W_gen(Phi.T @ Phi, Phi, Y, 2 * 0.3)  # readout for the wrong ridge
     assert relative_error(wrong, optimal_readout(theory.losses.squared(2), Phi, Y, 0.3)) > 1e-3

@@ -9,6 +9,9 @@ from theory import notation as nt
 from verify import commuting_steady_states, instances, kernel_ode_jacobian, linear_stability, \
     predicted_linearisation_spectrum, steady_state
 from verify.kernel_ode import kernel_ode_rhs
+from verify.ground_truth import FD_STEP
+from verify.linalg import relative_error
+from verify.tolerances import TOL
 
 LIN = theory.linearisation_at_commuting_points()
 
@@ -32,12 +35,13 @@ def test_T6_water_filled_is_stable_and_every_partial_state_unstable(n, C, lam, m
     states = commuting_steady_states(Y, lam, mu)
     assert states[0].water_filled
     for state in states:
-        assert np.linalg.norm(kernel_ode_rhs(state.kernel, Y, lam, mu)) <= 1e-10 * max(1, np.abs(state.kernel).max())
+        residual = np.linalg.norm(kernel_ode_rhs(state.kernel, Y, lam, mu))
+        assert residual <= TOL.steady_state * max(np.linalg.norm(state.kernel), np.linalg.norm(Y) ** 2)
         result = linear_stability(state.kernel, Y, lam, mu)
         assert result.classification == ("stable" if state.water_filled else "unstable"), state.filled
         predicted = predicted_linearisation_spectrum(state.kappas, state.labels, lam, mu)
         computed = np.sort(result.eigenvalues.real)[::-1]
-        assert np.abs(computed - predicted).max() <= 1e-9 * np.abs(predicted).max()
+        assert np.abs(computed - predicted).max() <= TOL.linearisation * np.abs(predicted).max()
 
 
 def test_T6_negative_control_unstable_state_is_found_unstable_and_flow_leaves_it():
@@ -49,7 +53,7 @@ def test_T6_negative_control_unstable_state_is_found_unstable_and_flow_leaves_it
     # a small generic perturbation grows away from it, to the water-filled state
     K = steady_state(partial.kernel + 1e-3 * instances.generic_kernel(rng, 8), Y, lam, mu)
     water = commuting_steady_states(Y, lam, mu)[0].kernel
-    assert np.linalg.norm(K - water) <= 1e-8 * np.linalg.norm(water)
+    assert relative_error(K, water) <= TOL.law
 
 
 def test_T6_theory_example_n8_C3():
@@ -57,7 +61,7 @@ def test_T6_theory_example_n8_C3():
     rng = np.random.default_rng(0)
     Y = instances.one_hot_labels(rng, 8, 3)
     states = commuting_steady_states(Y, 0.5, 0.05)
-    assert linear_stability(states[0].kernel, Y, 0.5, 0.05).max_real == pytest.approx(-0.1, rel=1e-9)
+    assert linear_stability(states[0].kernel, Y, 0.5, 0.05).max_real == pytest.approx(-0.1, rel=TOL.linearisation)
     assert all(linear_stability(s.kernel, Y, 0.5, 0.05).max_real > 1 for s in states[1:])
 
 
@@ -69,9 +73,9 @@ def test_T6_jacobian_matches_finite_differences():
     K = instances.generic_kernel(rng, n)
     J = kernel_ode_jacobian(K, Y, 0.5, 0.1)
     rows, cols = np.triu_indices(n)
-    h = 1e-6
+    h = FD_STEP
     for l in range(rows.size):
         E = np.zeros((n, n))
         E[rows[l], cols[l]] = E[cols[l], rows[l]] = 1.0
         fd = (kernel_ode_rhs(K + h * E, Y, 0.5, 0.1) - kernel_ode_rhs(K - h * E, Y, 0.5, 0.1)) / (2 * h)
-        assert np.allclose(J[:, l], fd[rows, cols], rtol=1e-6, atol=1e-8)
+        assert relative_error(J[:, l], fd[rows, cols]) <= TOL.finite_differences

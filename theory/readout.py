@@ -26,8 +26,8 @@ import sympy as sp
 
 from theory import notation as nt
 from theory.certify import (Derivation, Step, certify_identity, certify_symbolic, certify_values, evaluate,
-                            standard_instance)
-from theory.gradients import derive_gradients, exact_optimal_readout, objective
+                            rational_matrix, standard_instance)
+from theory.gradients import derive_gradients, exact_optimal_readout, objective, output_gradients
 from theory.losses import Loss
 from theory.matrix_algebra import coefficients, contract, from_scalar, split_right_linear, to_scalar
 
@@ -58,11 +58,10 @@ class ReadoutElimination(Derivation):
         self.c, self.d = c, d
         sizes = _sizes(loss.C)
         grads = derive_gradients(loss)
-        f, y = sp.Matrix(loss.f), sp.Matrix(loss.y)
         steps = list(grads.steps)
         steps.append(Step("T1", "affine gradient", "the derived gradient is affine: G = cF + dY",
-                          loss.gradient(), c * f + d * y,
-                          certify_symbolic("∇_f ℓ − (c f + d y) = 0", loss.gradient() - c * f - d * y)))
+                          nt.G, c * sp.MatrixSymbol("F", nt.C, nt.n) + d * nt.Y,
+                          self._certify_affine(c, d, seed)))
 
         # stationarity: ∂L/∂W = GΦᵀ + λW with G = cWΦ + dY, written as W·A + B
         gradient_W = grads.readout_gradient.xreplace({nt.G: c * nt.W * nt.Phi + d * nt.Y})
@@ -101,6 +100,15 @@ class ReadoutElimination(Derivation):
                           certify_identity("G* simplification", G_raw, self.G_star, sizes=sizes, seed=seed + 3)))
         steps.extend(self._reduced_objective(B, b_coeff, a, sizes, seed))
         self.steps = tuple(steps)
+
+    def _certify_affine(self, c, d, seed):
+        """G (per-sample gradients, evaluated column by column) = cF + dY on random rational F, Y."""
+        rng = random.Random(seed)
+        pairs = []
+        for n in (2, 3, 5):
+            F, Y = rational_matrix(rng, self.loss.C, n), rational_matrix(rng, self.loss.C, n)
+            pairs.append((f"n={n}, C={self.loss.C}", output_gradients(self.loss, F, Y), c * F + d * Y))
+        return certify_values("columns ∇_f ℓ(f_i, y_i) = c f_i + d y_i", pairs)
 
     def _against_exact_readout(self, W_solved, sizes, seed):
         rng = random.Random(seed)

@@ -75,7 +75,42 @@ class CommutingLinearisation(Derivation):
                                                 generic - reference))),
             Step("T6", "diagonal rate", "ρ_ii = f'(κ_i), the mode slope of T3", sp.Symbol("rho_ii"),
                  self.diagonal_rate, certify_symbolic("ρ_ii − f'(κ) = 0", self.diagonal_rate - slope)),
+            *self._sign_steps(),
         )
+
+
+    def _sign_steps(self):
+        """Signs of every rate at the water-filled state, and of an empty fillable mode's rate.
+
+        Mode kinds, parametrised so that SymPy can decide signs (u, w > 0): filled s = λμ(1+u)²
+        (then κ* = λu), cut off s = λμ/(1+w)² with κ = 0, unlabelled s = 0 with κ = 0.
+        """
+        lam, mu = nt.lam, nt.mu
+        u, v, w, z = sp.symbols("u v w z", positive=True)
+        kinds = {"filled": lambda x: (lam * x, lam * mu * (1 + x) ** 2), "cut off": lambda x: (0, lam * mu / (1 + x) ** 2),
+                 "unlabelled": lambda x: (0, 0)}
+        first, second = {"filled": u, "cut off": w, "unlabelled": u}, {"filled": v, "cut off": z, "unlabelled": v}
+        rates, bad = {}, []
+        names = list(kinds)
+        for a in range(len(names)):
+            k, s = kinds[names[a]](first[names[a]])
+            diag = sp.factor(sp.together(self.diagonal_rate.subs({nt.kappa: k, nt.s: s})))
+            rates[f"ρ_ii {names[a]}"] = diag
+            for b in range(a, len(names)):
+                k2, s2 = kinds[names[b]](second[names[b]])
+                pair = sp.factor(sp.together(self.pair_rate.subs({kappa_i: k, kappa_j: k2, s_i: s, s_j: s2})))
+                rates[f"ρ_ij {names[a]}–{names[b]}"] = pair
+        bad = [name for name, r in rates.items() if not r.is_negative]
+        self.water_filled_rates = rates
+        stable = Certificate("every rate at the water-filled state is negative", "symbolic sign analysis (u, v, w, z > 0)",
+                             tuple(rates), not bad, f"not provably negative: {bad}" if bad else "")
+        empty = sp.factor(sp.together(self.diagonal_rate.subs({nt.kappa: 0, nt.s: lam * mu * (1 + u) ** 2})))
+        unstable = Certificate("ρ_ii > 0 for an empty mode with s > λμ", "symbolic sign analysis (s = λμ(1+u)², u > 0)",
+                               ("symbolic",), bool(empty.is_positive), "" if empty.is_positive else f"ρ_ii = {empty}")
+        return (Step("T6", "water-filled is stable", "all pair rates negative at κ_i = κ*_i (filled), 0 otherwise",
+                     sp.Symbol("max rho_ij"), sp.Symbol("< 0"), stable),
+                Step("T6", "empty fillable mode is unstable", "ρ_ii = f'(0) > 0 for s > λμ: leaving it empty is unstable",
+                     sp.Symbol("rho_ii(kappa=0)"), empty, unstable))
 
 
 def _all(*certificates: Certificate) -> Certificate:

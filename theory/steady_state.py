@@ -19,7 +19,8 @@ from functools import lru_cache
 
 import sympy as sp
 
-from theory.certify import Certificate, Derivation, Step, certify_symbolic, certify_values, rational, rational_matrix
+from theory.certify import (Certificate, Derivation, Step, certify_symbolic, certify_values, rational, rational_matrix,
+                            rational_orthogonal)
 
 
 def symmetric_unknown(n: int) -> sp.Matrix:
@@ -41,6 +42,20 @@ def psd_rational(rng: random.Random, n: int, rank: int) -> sp.Matrix:
 
 class RankLemma(Derivation):
     claim = "T4"
+
+    @staticmethod
+    def _certify_inclusion(rng: random.Random) -> Certificate:
+        cases, ok = [], True
+        for n, C in ((4, 2), (5, 3), (6, 1)):
+            mu = rational(rng, positive=True)
+            D = drive_with_eigenvalue(rng, n, C, mu)
+            ok &= inclusion_holds(D, mu)
+            cases.append(f"n={n}, C={C}, μ={mu} an eigenvalue of D")
+        # the hypothesis μ > 0 matters: with μ = 0, ker D is not inside range D
+        control = not inclusion_holds(drive_with_eigenvalue(rng, 4, 2, 1), 0)
+        cases.append("control μ = 0: ker D ⊄ range D")
+        return Certificate("rank [D | basis of ker(D − μI)] = rank D", "exact rank over the rationals",
+                           tuple(cases), bool(ok and control), "" if ok and control else "inclusion or control failed")
 
     def __init__(self, seed: int = 0):
         rng = random.Random(seed)
@@ -70,17 +85,23 @@ class RankLemma(Derivation):
                                       ("n=3, K=diag(1,-1,2)",), bool(needed),
                                       "" if needed else "no counterexample found")))
 
-        mu = rational(rng, positive=True)
-        vectors = []
-        for n, C in ((4, 2), (5, 3)):
-            G = rational_matrix(rng, C, n)
-            D = G.T * G  # a drive of rank ≤ C
-            v = rational_matrix(rng, n, 1)
-            vectors.append((f"n={n}, C={C}", v - D * v / mu, -(D - mu * sp.eye(n)) * v / mu))
-        steps.append(Step("T4", "ker(D − μI) ⊆ range D", "(D − μI)v = 0 ⇒ v = Dv/μ, so rank K ≤ rank D ≤ C",
-                          sp.Symbol("v - D v/mu"), sp.Symbol("-(D - mu I) v/mu"),
-                          certify_values("v − Dv/μ = −(D − μI)v/μ", vectors)))
+        steps.append(Step("T4", "ker(D − μI) ⊆ range D",
+                          "for μ > 0, (D − μI)v = 0 ⇒ v = Dv/μ ∈ range D, so rank K ≤ rank D ≤ C",
+                          sp.Symbol("rank [D | ker(D - mu I)]"), sp.Symbol("rank D"), self._certify_inclusion(rng)))
         self.steps = tuple(steps)
+
+
+def drive_with_eigenvalue(rng: random.Random, n: int, C: int, mu) -> sp.Matrix:
+    """An exact PSD drive of rank C having μ as an eigenvalue: V diag(μ, d_2, …, d_C, 0, …) Vᵀ, V rational orthogonal."""
+    V = rational_orthogonal(rng, n)
+    diagonal = [mu] + [rational(rng, positive=True) for _ in range(C - 1)] + [0] * (n - C)
+    return sp.Matrix(V * sp.diag(*diagonal) * V.T)
+
+
+def inclusion_holds(D: sp.Matrix, mu) -> bool:
+    """ker(D − μI) ⊆ range D, exactly: appending a basis of ker(D − μI) to D does not raise its rank."""
+    kernel = (D - mu * sp.eye(D.shape[0])).nullspace()
+    return not kernel or sp.Matrix.hstack(D, *kernel).rank() == D.rank()
 
 
 @lru_cache(maxsize=None)

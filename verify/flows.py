@@ -9,14 +9,15 @@ Jacobian (complex-step differentiation of the generated right-hand side) while
 n(n+1)/2 ≤ ``DENSE_JACOBIAN_LIMIT``; above it a dense Jacobian (O(n⁴) memory, O(n⁶) to factor)
 costs more than it saves and the explicit DOP853 method is used.
 
-Steady states are declared by ‖dK/dt‖_F/‖K‖_F < tol, never by a fixed end time. Explicit methods
+Steady states are declared by ‖dK/dt‖_F / max(‖K‖_F, 1e-8‖K0‖_F) < tol, never by a fixed end time. Explicit methods
 stall at a noise floor near 1e-10 (their step sits at the stability limit of the stiff modes),
 so :func:`steady_state` integrates until the residual reaches ``handoff`` (1e-6) and then solves
 dK/dt = 0 by Newton–Krylov (``scipy.optimize.newton_krylov``) from there. Newton converges
 quadratically but may land on any nearby fixed point (e.g. one with a slowly growing mode still
-empty), so its result is accepted only if it is linearly stable — the rightmost eigenvalue of the
-Jacobian is negative (dense for small n, ARPACK on Jacobian-vector products otherwise) — as a
-limit of the flow from a generic start must be. Otherwise integration continues to ``tol``.
+empty), so its result is accepted only if it is not linearly unstable — the rightmost eigenvalue
+of the Jacobian (dense for small n, ARPACK on Jacobian-vector products otherwise) is not positive —
+as a limit of the flow from a generic start must be. Otherwise integration continues to ``tol``,
+and an unstable end point is left along its unstable direction (see :func:`steady_state`).
 If nothing meets the criterion by ``max_time``, :class:`ConvergenceError` says how far it got.
 
 >>> import numpy as np
@@ -33,7 +34,7 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import NoConvergence, newton_krylov
 
 from verify import validation as v
-from verify.kernel_ode import compiled_rhs, jacobian_unchecked, rightmost_jacobian_eigenvalue, validate_problem
+from verify.kernel_ode import compiled_rhs, jacobian_unchecked, rightmost_jacobian_mode, validate_problem
 from verify.linalg import from_symmetric_coordinates, to_symmetric_coordinates
 from verify.tolerances import TOL
 
@@ -69,6 +70,7 @@ class SteadyState:
     residual: float
     method: str
     nfev: int
+    max_real_eigenvalue: float
 
 
 def _choose(method: str, n: int) -> str:
@@ -124,14 +126,21 @@ def integrate_kernel_flow(K0, Y, lam, mu, t, *, method: str = "auto", rtol: floa
 
 def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: float | None = None,
                  method: str = "auto", rtol: float = TOL.integration, handoff: float = 1e-6,
-                 return_info: bool = False):
-    """K∞: follow the kernel ODE from K0 until ‖dK/dt‖_F / ‖K‖_F < ``tol``.
+                 escape_unstable: bool = True, return_info: bool = False):
+    """K∞: follow the kernel ODE from K0 until ‖dK/dt‖_F / max(‖K‖_F, TOL.steady_state_floor·‖K0‖_F) < ``tol``.
 
     Integration (``method``) until the residual is below ``handoff``, then Newton–Krylov on
-    dK/dt = 0 (see the module docstring). ``max_time`` defaults to 200/μ (hundreds of the slowest
-    decay time 1/(2μ)); with μ = 0 labelled modes grow without bound and a :class:`ConvergenceError`
-    is raised. Returns K∞ (n × n), or a :class:`SteadyState` with time, residual, method and cost
-    when ``return_info``.
+    dK/dt = 0 (see the module docstring). Every state is confirmed by the rightmost eigenvalue of
+    the Jacobian before it is returned. A generic trajectory cannot end at an unstable steady state,
+    but a slow unstable mode (s just above λμ, started near 0) can satisfy the residual criterion
+    before it grows; with ``escape_unstable`` (default) such a state is left along its unstable
+    direction and the flow continued (at most 3 times). Pass ``escape_unstable=False`` for the flow's
+    own limit from a start exactly on an unstable state's stable manifold (e.g. a fillable mode
+    exactly 0).
+
+    ``max_time`` defaults to 200/μ (hundreds of the slowest decay time 1/(2μ)); with μ = 0 labelled
+    modes grow without bound and a :class:`ConvergenceError` is raised. Returns K∞ (n × n), or a
+    :class:`SteadyState` with time, residual, method, cost and rightmost eigenvalue when ``return_info``.
     """
     K0, Y, lam, mu = validate_problem(K0, Y, lam, mu, psd=True, name="K0")
     tol = v.positive("tol", tol)
@@ -142,6 +151,11 @@ def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: flo
     rtol, atol = _tolerances(K0, Y, lam, mu, v.positive("rtol", rtol))
     n = K0.shape[0]
     weights = _weights(n)
+    floor = TOL.steady_state_floor * np.linalg.norm(K0)
+    rhs = compiled_rhs(Y.shape[0])
+    # rates of the flow range up to about 2(s_max/λ + μ): eigenvalues within TOL.stability of 0 on that
+    # scale are undecided and not treated as unstable
+    margin = TOL.stability * 2 * (np.linalg.norm(Y, 2) ** 2 / lam + mu)
     evaluations = [0]
 
     def counted(t, x):
@@ -149,7 +163,7 @@ def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: flo
         return f(t, x)
 
     def residual(x):
-        return np.linalg.norm(f(0.0, x) * weights) / max(np.linalg.norm(x * weights), np.finfo(float).tiny)
+        return np.linalg.norm(f(0.0, x) * weights) / max(np.linalg.norm(x * weights), floor, np.finfo(float).tiny)
 
     def integrate(x0, t0, target):
         def reached(_, x):
@@ -157,28 +171,66 @@ def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: flo
 
         reached.terminal, reached.direction = True, -1
         sol = solve_ivp(counted, (t0, max_time), x0, method=chosen, events=reached, rtol=rtol, atol=atol, **kwargs)
-        return sol.y[:, -1], float(sol.t[-1]), sol
+        x_end, t_end = sol.y[:, -1], float(sol.t[-1])
+        if residual(x_end) >= target * 1.01:  # the terminal event stops at the crossing itself
+            raise _no_convergence(t_end, max_time, residual(x_end), target, mu, sol)
+        return x_end, t_end
 
-    def done(x, time, how):
-        result = SteadyState(from_symmetric_coordinates(x, n), time, residual(x), how, evaluations[0])
-        return result if return_info else result.kernel
+    def rightmost(x):
+        return rightmost_jacobian_mode(rhs, from_symmetric_coordinates(x, n), Y, lam, mu)
 
-    x = to_symmetric_coordinates(K0)
-    time = 0.0
-    if residual(x) >= handoff:
-        x, time, sol = integrate(x, time, handoff)
-        if residual(x) >= handoff * 1.01:  # the terminal event stops at the crossing itself
-            raise _no_convergence(time, max_time, residual(x), handoff, mu, sol)
-    if residual(x) < tol:
-        return done(x, time, chosen)
-    polished = _newton_polish(counted, x, tol, residual)
-    if polished is not None and rightmost_jacobian_eigenvalue(
-            compiled_rhs(Y.shape[0]), from_symmetric_coordinates(polished, n), Y, lam, mu) < 0:
-        return done(polished, time, f"{chosen} + Newton-Krylov")
-    x, time, sol = integrate(x, time, tol)
-    if residual(x) >= tol * 1.01:
-        raise _no_convergence(time, max_time, residual(x), tol, mu, sol)
-    return done(x, time, chosen)
+    x, time = to_symmetric_coordinates(K0), 0.0
+    for escape in range(4):
+        if residual(x) >= handoff:
+            x, time = integrate(x, time, handoff)
+        how = chosen
+        if residual(x) >= tol:
+            polished = _newton_polish(counted, x, tol, residual)
+            if polished is not None and rightmost(polished)[0] <= margin:
+                x, how = polished, f"{chosen} + Newton-Krylov"
+            else:
+                x, time = integrate(x, time, tol)
+        top, direction = rightmost(x)
+        if top <= margin or not escape_unstable:
+            result = SteadyState(from_symmetric_coordinates(x, n), time, residual(x), how, evaluations[0], top)
+            return result if return_info else result.kernel
+        if escape == 3 or direction is None:
+            break
+        x = _escape(x, direction, n, np.sqrt(handoff))
+    raise ConvergenceError(f"the flow keeps settling on an unstable steady state (rightmost eigenvalue {top:.3g} "
+                           f"> 0 at t = {time:.4g}); a mode sits too close to the threshold s = λμ")
+
+
+def _escape(x, direction, n, size):
+    """Step off an unstable steady state along its unstable direction, keeping K positive semidefinite."""
+    K = from_symmetric_coordinates(x, n)
+    E = from_symmetric_coordinates(direction, n)
+    E *= size * np.linalg.norm(K) / max(np.linalg.norm(E), np.finfo(float).tiny)
+    options = [K + E, K - E]
+    best = max(options, key=lambda M: np.linalg.eigvalsh(M)[0])
+    return to_symmetric_coordinates(best)
+
+
+def newton_steady_state(K_start, Y, lam, mu, *, tol: float = TOL.steady_state) -> np.ndarray:
+    """A steady state near ``K_start`` by Newton–Krylov on dK/dt = 0 alone — stable *or unstable*.
+
+    Unlike :func:`steady_state` nothing follows the flow: this finds whichever fixed point Newton
+    converges to (the rank lemma T4 is about every steady state). ConvergenceError if Newton fails
+    to bring ‖dK/dt‖_F / ‖K‖_F below ``tol``.
+    """
+    K_start, Y, lam, mu = validate_problem(K_start, Y, lam, mu, name="K_start")
+    n = K_start.shape[0]
+    f, _ = _system(K_start, Y, lam, mu, "DOP853")
+    weights = _weights(n)
+    floor = TOL.steady_state_floor * np.linalg.norm(K_start)
+
+    def residual(x):
+        return np.linalg.norm(f(0.0, x) * weights) / max(np.linalg.norm(x * weights), floor, np.finfo(float).tiny)
+
+    root = _newton_polish(f, to_symmetric_coordinates(K_start), v.positive("tol", tol), residual)
+    if root is None:
+        raise ConvergenceError("Newton–Krylov found no steady state near K_start")
+    return from_symmetric_coordinates(root, n)
 
 
 def _newton_polish(f, x, tol, residual):

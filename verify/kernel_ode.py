@@ -98,17 +98,22 @@ def jacobian_unchecked(rhs, K: np.ndarray, Y: np.ndarray, lam: float, mu: float)
     return J
 
 
-def rightmost_jacobian_eigenvalue(rhs, K: np.ndarray, Y: np.ndarray, lam: float, mu: float) -> float:
-    """max Re of the Jacobian's eigenvalues (symmetric coordinates): dense for n(n+1)/2 ≤ 1000,
-    else ARPACK (``scipy.sparse.linalg.eigs``, which="LR") on complex-step Jacobian-vector products.
-    Returns +inf when ARPACK does not converge (the caller treats the point as unconfirmed)."""
+def rightmost_jacobian_mode(rhs, K: np.ndarray, Y: np.ndarray, lam: float, mu: float):
+    """(max Re eigenvalue, its eigenvector in symmetric coordinates) of the Jacobian of the kernel ODE.
+
+    Dense for n(n+1)/2 ≤ 1000, else ARPACK (``scipy.sparse.linalg.eigs``, which="LR") on complex-step
+    Jacobian-vector products. Returns (+inf, None) when ARPACK does not converge (the caller must
+    treat the point as unconfirmed).
+    """
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
     n = K.shape[0]
     rows, cols = np.triu_indices(n)
     N = rows.size
     if N <= 1000:
-        return float(np.linalg.eigvals(jacobian_unchecked(rhs, K, Y, lam, mu)).real.max())
+        values, vectors = np.linalg.eig(jacobian_unchecked(rhs, K, Y, lam, mu))
+        k = int(np.argmax(values.real))
+        return float(values[k].real), np.real_if_close(vectors[:, k]).real
 
     def matvec(x):
         E = np.zeros((n, n))
@@ -117,8 +122,8 @@ def rightmost_jacobian_eigenvalue(rhs, K: np.ndarray, Y: np.ndarray, lam: float,
         return rhs(K + 1j * _COMPLEX_STEP * E, Y, lam, mu).imag[rows, cols] / _COMPLEX_STEP
 
     try:
-        values = eigs(LinearOperator((N, N), matvec=matvec, dtype=float), k=1, which="LR", tol=1e-8,
-                      maxiter=50 * N, return_eigenvectors=False)
+        values, vectors = eigs(LinearOperator((N, N), matvec=matvec, dtype=float), k=1, which="LR", tol=1e-8,
+                               maxiter=50 * N)
     except ArpackNoConvergence:
-        return float("inf")
-    return float(values.real.max())
+        return float("inf"), None
+    return float(values[0].real), vectors[:, 0].real

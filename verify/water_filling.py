@@ -64,8 +64,22 @@ def mode_rhs(kappa, s, lam, mu) -> np.ndarray:
 
 
 def time_to_reach(kappa, kappa0, s, lam, mu) -> np.ndarray:
-    """Closed-form t(κ) = ∫_{κ₀}^{κ} dk / f(k) for one mode (κ, κ₀ on the same side of κ*; s ≠ λμ)."""
+    """Closed-form t(κ) = ∫_{κ₀}^{κ} dk / f(k): the time a mode needs to go from κ₀ to κ.
+
+    Defined only where the mode actually travels from κ₀ to κ: κ, κ₀ > 0 (κ = 0 is a fixed point),
+    s ≠ λμ (at the threshold the two fixed points merge), and κ, κ₀ strictly on the same side of
+    the fixed point κ* = √(λs/μ) − λ when s > λμ (it is never crossed). ValueError otherwise.
+    """
     kappa, kappa0 = v.finite_values("kappa", kappa, minimum=0.0), v.finite_values("kappa0", kappa0, minimum=0.0)
     s = v.finite_values("s", s, minimum=0.0)
     lam, mu = v.positive("lam", lam), v.positive("mu", mu)
+    if np.any(kappa == 0) or np.any(kappa0 == 0):
+        raise ValueError("kappa and kappa0 must be > 0: κ = 0 is a fixed point, reached or left only in infinite time")
+    if np.any(np.isclose(s, lam * mu, rtol=1e-12, atol=0)):
+        raise ValueError(f"s must differ from the threshold λμ = {lam * mu:g}: there the closed form is singular")
+    star = np.sqrt(lam * s / mu) - lam
+    crossing = (s > lam * mu) & ((kappa - star) * (kappa0 - star) <= 0)
+    if np.any(crossing):
+        raise ValueError("kappa and kappa0 must lie strictly on the same side of the fixed point "
+                         "κ* = √(λs/μ) − λ, which the mode never crosses")
     return _law()[1](kappa, kappa0, s, lam, mu)

@@ -8,6 +8,7 @@ from verify import instances
 from verify.claims import Claim, Context, register
 from verify.claims.common import combine
 from verify.stability import commuting_steady_states, linear_stability, predicted_linearisation_spectrum
+from verify.tolerances import TOL
 from verify.verdict import Verdict, judge
 
 
@@ -22,8 +23,15 @@ def problems(ctx: Context):
         yield instances.labels_with_spectrum(rng, n, sigma), lam, mu
 
 
+def rates_without_feedback(kappas, s, lam, mu) -> np.ndarray:
+    """Control: pair rates d_i + d_j − 2μ, dropping the feedback of K through the resolvent in D(K)."""
+    d = lam * s / (kappas + lam) ** 2
+    i, j = np.triu_indices(kappas.size)
+    return np.sort(d[i] + d[j] - 2 * mu)[::-1]
+
+
 def check(ctx: Context):
-    wrong_class, formula_errors, tops = [], [], []
+    wrong_class, formula_errors, control_errors, tops = [], [], [], []
     for Y, lam, mu in problems(ctx):
         for state in commuting_steady_states(Y, lam, mu):
             result = linear_stability(state.kernel, Y, lam, mu)
@@ -32,10 +40,12 @@ def check(ctx: Context):
             predicted = predicted_linearisation_spectrum(state.kappas, state.labels, lam, mu)
             computed = np.sort(result.eigenvalues.real)[::-1]
             formula_errors.append(np.abs(computed - predicted).max() / np.abs(predicted).max())
+            wrong = rates_without_feedback(state.kappas, state.labels, lam, mu)
+            control_errors.append(np.abs(computed - wrong).max() / np.abs(wrong).max())
             tops.append({"filled": state.filled, "max Re eig": result.max_real, "2μ": 2 * mu})
     parts = {"classification (water-filled stable, partial unstable)": judge(
                  "T6", wrong_class, 0.0, ctx.seed, what="misclassified states"),
-             "Jacobian eigenvalues vs pair rates ρ_ij": judge("T6", formula_errors, 1e-9, ctx.seed)}
+             "Jacobian eigenvalues vs pair rates ρ_ij": judge("T6", formula_errors, TOL.linearisation, ctx.seed)}
     # control: claiming that a partially filled state is stable must be refuted by the same check
     partial = []
     for Y, lam, mu in problems(ctx):
@@ -43,7 +53,8 @@ def check(ctx: Context):
         if states:
             partial.append(0.0 if linear_stability(states[0].kernel, Y, lam, mu).classification == "stable" else 1.0)
     controls = {"a partially filled state is stable": judge("T6", partial, 0.0, ctx.seed, what="not stable")
-                if partial else Verdict("T6", False, 0, np.inf, 0.0, ctx.seed, "no partial state")}
+                if partial else Verdict("T6", False, 0, np.inf, 0.0, ctx.seed, "no partial state"),
+                "pair rates without the resolvent feedback": judge("T6", control_errors, TOL.linearisation, ctx.seed)}
     return combine("T6", ctx.seed, parts, derivation=theory.stability.linearisation_at_commuting_points(),
                    controls=controls, details={"states": tops})
 

@@ -14,7 +14,8 @@ from verify.flows import ConvergenceError, steady_state
 from verify.linalg import relative_error
 from verify.tolerances import TOL
 from verify.verdict import judge
-from verify.water_filling import label_spectrum, mode_rhs, time_to_reach, water_filling_spectrum
+from verify.stability import label_eigenbasis
+from verify.water_filling import label_spectrum, mode_rhs, mode_value, time_to_reach, water_filling_spectrum
 
 
 def problems(ctx: Context, salt: int = 3):
@@ -35,19 +36,34 @@ def problems(ctx: Context, salt: int = 3):
         yield instances.generic_kernel(rng, n, scale=float(rng.uniform(0.3, 3.0))), Y, lam, mu
 
 
-def spectrum_errors(ctx: Context, law=water_filling_spectrum, mu_override=None, limit=None):
-    errors, commutators = [], []
+def law_kernel(Y, lam, mu) -> np.ndarray:
+    """The law as a matrix: V diag(κ∞(s)) Vᵀ with V the eigenvectors of S (unique: κ∞ is constant on
+    each eigenspace of S)."""
+    s, V = label_eigenbasis(Y)
+    return (V * mode_value(s, lam, mu)) @ V.T
+
+
+def steady_states(ctx: Context, mu_override=None, limit=None):
+    """(K∞ or None if no convergence, Y, λ, μ) for the T3 problems."""
     for K0, Y, lam, mu in itertools.islice(problems(ctx), limit):
-        mu_run = mu if mu_override is None else mu_override
         try:
-            K = steady_state(K0, Y, lam, mu_run)
+            yield steady_state(K0, Y, lam, mu if mu_override is None else mu_override), Y, lam, mu
         except ConvergenceError:
-            errors.append(np.inf)
+            yield None, Y, lam, mu
+
+
+def law_errors(states, law=water_filling_spectrum, transform=None):
+    """(spectrum errors, kernel errors): eigenvalues of K∞ against the law, and K∞ against V diag(κ∞) Vᵀ."""
+    spectrum, kernel = [], []
+    for K, Y, lam, mu in states:
+        if K is None:
+            spectrum.append(np.inf)
+            kernel.append(np.inf)
             continue
-        S = Y.T @ Y
-        errors.append(relative_error(np.linalg.eigvalsh(K)[::-1], law(Y, lam, mu)))
-        commutators.append(np.linalg.norm(K @ S - S @ K) / (np.linalg.norm(K) * np.linalg.norm(S)))
-    return errors, commutators
+        K = transform(K) if transform is not None else K
+        spectrum.append(relative_error(np.linalg.eigvalsh(K)[::-1], law(Y, lam, mu)))
+        kernel.append(relative_error(K, law_kernel(Y, lam, mu)))
+    return spectrum, kernel
 
 
 def closed_form_time_errors(ctx: Context):
@@ -77,16 +93,26 @@ def no_cutoff_law(Y, lam, mu):
 
 
 def check(ctx: Context):
-    errors, commutators = spectrum_errors(ctx)
-    parts = {"spectrum of K∞ (generic K(0)) vs law": judge("T3", errors, TOL.law, ctx.seed),
+    states = list(steady_states(ctx))
+    spectrum, kernel = law_errors(states)
+    parts = {"spectrum of K∞ (generic K(0)) vs law": judge("T3", spectrum, TOL.law, ctx.seed),
+             "K∞ vs V diag(κ∞) Vᵀ (eigenvectors of S)": judge("T3", kernel, TOL.law, ctx.seed),
              "closed-form t(κ) vs integrated mode": judge("T3", closed_form_time_errors(ctx),
                                                          TOL.closed_form_time, ctx.seed)}
-    controls = {"law without the threshold (·)₊": judge("T3", spectrum_errors(ctx, law=no_cutoff_law)[0], TOL.law,
+    rng = ctx.rng(7)
+
+    def rotate(K):  # same spectrum, wrong eigenvectors
+        Q, _ = np.linalg.qr(rng.standard_normal(K.shape))
+        return Q @ K @ Q.T
+
+    controls = {"law without the threshold (·)₊": judge("T3", law_errors(states, law=no_cutoff_law)[0], TOL.law,
                                                         ctx.seed),
-                "mu = 0 (no decay)": judge("T3", spectrum_errors(ctx, mu_override=0.0, limit=2)[0], TOL.law, ctx.seed)}
+                "K∞ rotated off the eigenvectors of S": judge("T3", law_errors(states, transform=rotate)[1], TOL.law,
+                                                              ctx.seed),
+                "mu = 0 (no decay: no steady state)": judge(
+                    "T3", law_errors(steady_states(ctx, mu_override=0.0, limit=2))[0], TOL.law, ctx.seed)}
     return combine("T3", ctx.seed, parts, derivation=theory.water_filling(), controls=controls,
-                   details={"max commutator ‖[K∞,S]‖/(‖K∞‖‖S‖)": float(max(commutators)) if commutators else None,
-                            "law": str(theory.water_filling().stable_value)})
+                   details={"law": str(theory.water_filling().stable_value)})
 
 
 register(Claim(
