@@ -36,3 +36,10 @@ kappa0 = sp.Symbol("kappa_0", positive=True)
 SYMMETRIC = {sp.Transpose(K): K, sp.Transpose(S): S}
 
 G = sp.MatrixSymbol("G", C, n)  # output gradient ∂ℓ/∂F, column i = ∇_f ℓ(f_i, y_i)
+
+# fixed-feature model Φ = UΨ: p fixed input features, U trainable (m × p), input kernel K_Ψ = ΨᵀΨ
+p = sp.Symbol("p", integer=True, positive=True)
+U = sp.MatrixSymbol("U", m, p)
+Psi = sp.MatrixSymbol("Psi", p, n)
+K_Psi = sp.MatrixSymbol("K_Psi", n, n)
+F = sp.MatrixSymbol("F", C, n)  # outputs WΦ

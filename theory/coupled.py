@@ -1,0 +1,191 @@
+"""T5 — coupled feature–readout dynamics: every stationary point has rank K ≤ rank W ≤ C.
+
+Without time-scale separation, gradient flow on L(W, Φ) = Σ_i ℓ(Wφ_i, y_i) + (λ/2)‖W‖² + (μ/2)‖Φ‖²
+(any differentiable ℓ) is
+
+    Ẇ = −GΦᵀ − λW,      Φ̇ = −WᵀG − μΦ                   (chain rule, certified in theory.gradients)
+
+Stationarity in Φ gives Φ = −WᵀG/μ: every column of Φ lies in range Wᵀ, so
+K = ΦᵀΦ = GᵀWWᵀG/μ² has rank ≤ rank W ≤ C. When the columns of G sum to zero (derived from the
+loss: softmax cross-entropy with probability-vector targets), stationarity in W gives
+1ᵀW = −(1ᵀG)Φᵀ/λ = 0, so rank W ≤ C − 1. For the squared loss stationarity in W is T1's linear
+equation, so coupled steady states are the adiabatic ones of T2–T3 (certified on an exact stationary
+point built from the water-filling law). The fixed-feature model Φ = UΨ (weight decay on U) has
+Φ̇ = −WᵀG·K_Ψ − μΦ, K̇ = −(FᵀG·K_Ψ + K_Ψ·GᵀF) − 2μK and the same rank bounds.
+
+>>> from theory.losses import softmax_cross_entropy
+>>> t5 = derive_coupled(softmax_cross_entropy(3))
+>>> t5.rank_bound, t5.certified
+('C - 1', True)
+"""
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+
+import sympy as sp
+
+from theory import notation as nt
+from theory.certify import (Certificate, Derivation, Step, certify_values, rational, rational_matrix,
+                            rational_orthogonal)
+from theory.gradients import derive_gradients, gradient_in, objective, output_gradients, symbolic_matrix
+from theory.losses import Loss
+from theory.matrix_algebra import coefficients
+
+
+def _pairs(rng, make, sizes):
+    return [make(rng, *size) for size in sizes]
+
+
+class CoupledStationarity(Derivation):
+    claim = "T5"
+
+    def __init__(self, loss: Loss, seed: int = 0):
+        self.loss = loss
+        grads = derive_gradients(loss)
+        steps = list(grads.steps)
+        self.W_dot = -grads.readout_gradient
+        self.Phi_dot = -grads.feature_gradient
+        steps.append(Step("T5", "coupled flow", "Ẇ = −∂L/∂W = −GΦᵀ − λW and Φ̇ = −∂L/∂Φ = −WᵀG − μΦ (both at once)",
+                          sp.MatrixSymbol("dPhi/dt", nt.m, nt.n), self.Phi_dot, grads.step("feature gradient").certificate))
+
+        # stationarity in Φ: the gradient is μ·Φ + (the rest); solve for Φ
+        parts = coefficients(grads.feature_gradient - nt.W.T * nt.G, {"phi": nt.Phi})
+        self.Phi_stationary = -(nt.W.T * nt.G) / parts["phi"]
+        rng = random.Random(seed)
+        steps.append(Step("T5", "feature stationarity", "Φ̇ = 0 ⇔ Φ = −WᵀG/μ: every column of Φ lies in range Wᵀ",
+                          nt.Phi, self.Phi_stationary, self._certify_feature_stationarity(rng)))
+        self.K_stationary = (self.Phi_stationary.T * self.Phi_stationary).doit()
+        steps.append(Step("T5", "kernel rank", "K = ΦᵀΦ = GᵀWWᵀG/μ², so rank K ≤ rank W ≤ C",
+                          nt.K, self.K_stationary, self._certify_kernel_rank(rng)))
+
+        g = loss.gradient()
+        self.gradient_sum = sp.simplify(sum(g))
+        on_simplex = {loss.y[-1]: 1 - sum(loss.y[:-1])}
+        self.zero_column_sums = loss.C >= 2 and sp.simplify(self.gradient_sum.xreplace(on_simplex)) == 0
+        if self.zero_column_sums:
+            steps.append(Step("T5", "zero column sums", "1ᵀg = 0 whenever the targets sum to 1 (derived from ℓ)",
+                              sp.Symbol("1^T g"), self.gradient_sum, self._certify_zero_sums(rng)))
+            steps.append(Step("T5", "readout in a hyperplane", "λW = −GΦᵀ ⇒ 1ᵀW = 0 ⇒ rank K ≤ rank W ≤ C − 1",
+                              sp.Symbol("1^T W"), sp.Integer(0), self._certify_hyperplane(rng)))
+            self.rank_bound = "C - 1"
+        else:
+            self.rank_bound = "C"
+        if loss.affine_gradient() == (1, -1):
+            steps.append(Step("T5", "coupled = adiabatic (squared loss)",
+                              "∂L/∂W = 0 is T1's linear equation, so stationary points have W = W*(Φ) and K at a "
+                              "T2 steady state: an exact stationary point built from the water-filling law",
+                              sp.Symbol("grad L"), sp.Integer(0), self._certify_exact_stationary_point(rng)))
+        steps += fixed_feature_steps(loss, rng)
+        self.steps = tuple(steps)
+
+    def _certify_feature_stationarity(self, rng):
+        pairs = []
+        for n, m in ((3, 2), (4, 3)):
+            W, G = rational_matrix(rng, self.loss.C, m), rational_matrix(rng, self.loss.C, n)
+            mu = rational(rng, positive=True)
+            Phi = -W.T * G / mu
+            pairs.append((f"n={n}, m={m}", W.T * G + mu * Phi, sp.zeros(m, n)))
+        return certify_values("∂L/∂Φ = WᵀG + μΦ vanishes at Φ = −WᵀG/μ", pairs)
+
+    def _certify_kernel_rank(self, rng):
+        pairs = []
+        for n, m in ((5, 4), (6, 6)):
+            W, G = rational_matrix(rng, self.loss.C, m), rational_matrix(rng, self.loss.C, n)
+            mu = rational(rng, positive=True)
+            Phi = -W.T * G / mu
+            K = Phi.T * Phi
+            pairs.append((f"n={n}, m={m}: rank K = {K.rank()} ≤ C = {self.loss.C}", sp.Integer(min(K.rank(), self.loss.C)),
+                          sp.Integer(K.rank())))
+            pairs.append((f"n={n}, m={m}: K = GᵀWWᵀG/μ²", K, G.T * W * W.T * G / mu**2))
+        return certify_values("K = GᵀWWᵀG/μ² with rank ≤ C", pairs)
+
+    def _certify_zero_sums(self, rng):
+        pairs = []
+        for _ in range(3):
+            f = [rational(rng) for _ in range(self.loss.C)]
+            y = [rational(rng) for _ in range(self.loss.C - 1)]
+            y.append(1 - sum(y))
+            g = self.loss.gradient().xreplace(dict(zip(self.loss.f, f)) | dict(zip(self.loss.y, y)))
+            pairs.append((f"f={f}, y={y}", sp.Matrix([sp.simplify(sum(g))]), sp.Matrix([0])))
+        return certify_values("Σ_k ∂ℓ/∂f_k = 0 for targets on the simplex", pairs)
+
+    def _certify_hyperplane(self, rng):
+        pairs = []
+        C = self.loss.C
+        for n, m in ((4, 3), (5, 5)):
+            G = rational_matrix(rng, C - 1, n)
+            G = sp.Matrix.vstack(G, -sp.ones(1, C - 1) * G)  # columns sum to 0
+            Phi, lam = rational_matrix(rng, m, n), rational(rng, positive=True)
+            W = -G * Phi.T / lam
+            pairs.append((f"n={n}, m={m}: 1ᵀW", sp.ones(1, C) * W, sp.zeros(1, m)))
+            pairs.append((f"n={n}, m={m}: rank W ≤ C − 1", sp.Integer(min(W.rank(), C - 1)), sp.Integer(W.rank())))
+        return certify_values("λW = −GΦᵀ with 1ᵀG = 0 gives 1ᵀW = 0", pairs)
+
+    def _certify_exact_stationary_point(self, rng):
+        """λ = μ = 1, label modes s_i = q_i² with q_i = 1 + r_i²: then κ*_i = q_i − 1 = r_i² is a square and
+        Φ = diag(r) Vᵀ (rows for filled modes) is exactly rational; W = W*(Φ) solved exactly."""
+        from theory.gradients import entrywise_gradient, exact_optimal_readout
+
+        pairs = []
+        for n in (3, 4):
+            C = self.loss.C
+            V = rational_orthogonal(rng, n)
+            r = [rational(rng, positive=True) for _ in range(C)]
+            q = [1 + x**2 for x in r]
+            Y = sp.Matrix(C, n, lambda i, j: q[i] if i == j else 0) * V.T
+            Phi = sp.Matrix(C, n, lambda i, j: r[i] if i == j else 0) * V.T
+            W = exact_optimal_readout(self.loss, Phi, Y, 1)
+            grad_W = entrywise_gradient(self.loss, "W", W, Phi, Y, 1, 1)
+            grad_Phi = entrywise_gradient(self.loss, "Phi", W, Phi, Y, 1, 1)
+            pairs.append((f"n={n}, C={C}: ∂L/∂W", grad_W, sp.zeros(*grad_W.shape)))
+            pairs.append((f"n={n}, C={C}: ∂L/∂Φ", grad_Phi, sp.zeros(*grad_Phi.shape)))
+        return certify_values("(Φ, W*(Φ)) with K = V diag(κ∞) Vᵀ is stationary for the coupled flow", pairs)
+
+
+def fixed_feature_steps(loss: Loss, rng: random.Random) -> list[Step]:
+    """Φ = UΨ with weight decay μ on U: gradient, feature flow, kernel flow and stationarity."""
+    grad_U = nt.W.T * nt.G * nt.Psi.T + nt.mu * nt.U
+    phi_dot = -nt.W.T * nt.G * nt.K_Psi - nt.mu * nt.Phi
+    k_dot = -(nt.F.T * nt.G * nt.K_Psi + nt.K_Psi * nt.G.T * nt.F) - 2 * nt.mu * nt.K
+    grad_pairs, flow_pairs, stat_pairs = [], [], []
+    for n, m, p in ((3, 2, 4), (4, 3, 2)):
+        C = loss.C
+        W, U, Psi, Y = (rational_matrix(rng, C, m), rational_matrix(rng, m, p), rational_matrix(rng, p, n),
+                        rational_matrix(rng, C, n))
+        lam, mu = rational(rng, positive=True), rational(rng, positive=True)
+        free = symbolic_matrix("u", m, p)
+        L = objective(loss, W, free * Psi, Y, lam, 0) + mu / 2 * sum(x**2 for x in free)
+        entrywise = sp.Matrix(m, p, gradient_in(L, free)).xreplace(dict(zip(free, U)))
+        G = output_gradients(loss, W * U * Psi, Y)
+        label = f"n={n}, m={m}, p={p}"
+        grad_pairs.append((label, entrywise, W.T * G * Psi.T + mu * U))
+        Phi, K_Psi = U * Psi, Psi.T * Psi
+        Phi_dot = -entrywise * Psi
+        F = W * Phi
+        flow_pairs.append((label + ": Φ̇", Phi_dot, -W.T * G * K_Psi - mu * Phi))
+        flow_pairs.append((label + ": K̇", Phi_dot.T * Phi + Phi.T * Phi_dot,
+                           -(F.T * G * K_Psi + K_Psi * G.T * F) - 2 * mu * Phi.T * Phi))
+        # stationarity is structural (any G): exact ranks need rational entries, so G is drawn at random
+        G_any = rational_matrix(rng, C, n)
+        U_star = -W.T * G_any * Psi.T / mu
+        stat_pairs.append((label + ": ∂L/∂U at U = −WᵀGΨᵀ/μ", W.T * G_any * Psi.T + mu * U_star, sp.zeros(m, p)))
+        K_star = (U_star * Psi).T * (U_star * Psi)
+        stat_pairs.append((label + ": rank K ≤ C", sp.Integer(min(K_star.rank(), C)), sp.Integer(K_star.rank())))
+    return [
+        Step("T5", "fixed-feature gradient", "Φ = UΨ: ∂L/∂U = WᵀGΨᵀ + μU (entrywise derivative of L in U)",
+             sp.MatrixSymbol("dL/dU", nt.m, nt.p), grad_U, certify_values("∂L/∂U, entrywise vs matrix form", grad_pairs)),
+        Step("T5", "fixed-feature kernel flow", "Φ̇ = U̇Ψ = −WᵀG·K_Ψ − μΦ and K̇ = −(FᵀG·K_Ψ + K_Ψ·GᵀF) − 2μK",
+             sp.MatrixSymbol("dK/dt", nt.n, nt.n), k_dot, certify_values("fixed-feature flows", flow_pairs)),
+        Step("T5", "fixed-feature stationarity", "U̇ = 0 ⇔ U = −WᵀGΨᵀ/μ, so Φ = UΨ ∈ range Wᵀ and rank K ≤ C",
+             nt.U, -nt.W.T * nt.G * nt.Psi.T / nt.mu, certify_values("fixed-feature stationarity", stat_pairs)),
+        Step("T5", "fixed-feature flow", "feature flow carries the input kernel K_Ψ (UFM: K_Ψ = I)",
+             sp.MatrixSymbol("dPhi/dt", nt.m, nt.n), phi_dot,
+             Certificate("see 'fixed-feature kernel flow'", "exact evaluation", ("shared",), True)),
+    ]
+
+
+@lru_cache(maxsize=None)
+def derive_coupled(loss: Loss) -> CoupledStationarity:
+    """T5 for ``loss`` (any differentiable per-sample loss), certified and cached."""
+    return CoupledStationarity(loss)
