@@ -13,6 +13,8 @@ EXPECTED_STEPS = {
     "T2": ["feature flow", "drive operator", "product rule", "kernel ODE"],
     "T3": ["commuting reduction", "fixed points", "threshold", "stability", "time to reach"],
     "T4": ["eigenbasis form", "range K ⊆ ker A", "PSD is needed", "ker(D − μI) ⊆ range D"],
+    "T5": ["coupled flow", "feature stationarity", "kernel rank", "zero column sums", "readout in a hyperplane",
+           "fixed-feature gradient", "fixed-feature kernel flow", "fixed-feature stationarity", "fixed-feature flow"],
     "T6": ["decoupling", "pair rate", "diagonal rate", "water-filled is stable", "empty fillable mode is unstable"],
 }
 CASES = [(claim, C, step) for claim, steps in EXPECTED_STEPS.items() for C in (1, 2, 3) for step in steps]

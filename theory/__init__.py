@@ -7,6 +7,7 @@ True
 """
 from theory import losses, notation
 from theory.certify import Certificate, Derivation, Step
+from theory.coupled import derive_coupled
 from theory.gradients import derive_gradients
 from theory.kernel_ode import derive_kernel_ode
 from theory.readout import ReadoutNotEliminable, derive_readout
@@ -20,8 +21,10 @@ DERIVATIONS = {
     "T2": ("kernel ODE (squared loss)", lambda C=2: derive_kernel_ode(losses.squared(C))),
     "T3": ("water-filling law", lambda C=2: water_filling(losses.squared(C))),
     "T4": ("rank lemma", lambda C=2: rank_lemma()),
+    "T5": ("coupled stationarity (softmax cross-entropy; any loss via theory.derive_coupled)",
+           lambda C=2: derive_coupled(losses.softmax_cross_entropy(max(C, 2)))),
     "T6": ("linearisation at commuting points", lambda C=2: linearisation_at_commuting_points(losses.squared(C))),
 }
 
-__all__ = ["Certificate", "DERIVATIONS", "Derivation", "ReadoutNotEliminable", "Step", "derive_gradients",
+__all__ = ["Certificate", "DERIVATIONS", "Derivation", "ReadoutNotEliminable", "Step", "derive_coupled", "derive_gradients",
            "derive_kernel_ode", "derive_readout", "linearisation_at_commuting_points", "losses", "notation", "rank_lemma", "water_filling"]

@@ -26,15 +26,12 @@ from functools import lru_cache
 import sympy as sp
 
 from theory import notation as nt
-from theory.certify import (Certificate, Derivation, Step, certify_values, rational, rational_matrix,
+from theory.certify import (Derivation, Step, certify_values, rational, rational_matrix,
                             rational_orthogonal)
 from theory.gradients import derive_gradients, gradient_in, objective, output_gradients, symbolic_matrix
 from theory.losses import Loss
 from theory.matrix_algebra import coefficients
 
-
-def _pairs(rng, make, sizes):
-    return [make(rng, *size) for size in sizes]
 
 
 class CoupledStationarity(Derivation):
@@ -59,10 +56,8 @@ class CoupledStationarity(Derivation):
         steps.append(Step("T5", "kernel rank", "K = ΦᵀΦ = GᵀWWᵀG/μ², so rank K ≤ rank W ≤ C",
                           nt.K, self.K_stationary, self._certify_kernel_rank(rng)))
 
-        g = loss.gradient()
-        self.gradient_sum = sp.simplify(sum(g))
-        on_simplex = {loss.y[-1]: 1 - sum(loss.y[:-1])}
-        self.zero_column_sums = loss.C >= 2 and sp.simplify(self.gradient_sum.xreplace(on_simplex)) == 0
+        self.gradient_sum = sp.cancel(sp.together(sum(loss.gradient())))
+        self.zero_column_sums = columns_sum_to_zero(loss)
         if self.zero_column_sums:
             steps.append(Step("T5", "zero column sums", "1ᵀg = 0 whenever the targets sum to 1 (derived from ℓ)",
                               sp.Symbol("1^T g"), self.gradient_sum, self._certify_zero_sums(rng)))
@@ -148,8 +143,8 @@ def fixed_feature_steps(loss: Loss, rng: random.Random) -> list[Step]:
     grad_U = nt.W.T * nt.G * nt.Psi.T + nt.mu * nt.U
     phi_dot = -nt.W.T * nt.G * nt.K_Psi - nt.mu * nt.Phi
     k_dot = -(nt.F.T * nt.G * nt.K_Psi + nt.K_Psi * nt.G.T * nt.F) - 2 * nt.mu * nt.K
-    grad_pairs, flow_pairs, stat_pairs = [], [], []
-    for n, m, p in ((3, 2, 4), (4, 3, 2)):
+    grad_pairs, phi_pairs, k_pairs, stat_pairs = [], [], [], []
+    for n, m, p in ((3, 2, 3), (2, 3, 2)):
         C = loss.C
         W, U, Psi, Y = (rational_matrix(rng, C, m), rational_matrix(rng, m, p), rational_matrix(rng, p, n),
                         rational_matrix(rng, C, n))
@@ -163,8 +158,8 @@ def fixed_feature_steps(loss: Loss, rng: random.Random) -> list[Step]:
         Phi, K_Psi = U * Psi, Psi.T * Psi
         Phi_dot = -entrywise * Psi
         F = W * Phi
-        flow_pairs.append((label + ": Φ̇", Phi_dot, -W.T * G * K_Psi - mu * Phi))
-        flow_pairs.append((label + ": K̇", Phi_dot.T * Phi + Phi.T * Phi_dot,
+        phi_pairs.append((label + ": Φ̇", Phi_dot, -W.T * G * K_Psi - mu * Phi))
+        k_pairs.append((label + ": K̇", Phi_dot.T * Phi + Phi.T * Phi_dot,
                            -(F.T * G * K_Psi + K_Psi * G.T * F) - 2 * mu * Phi.T * Phi))
         # stationarity is structural (any G): exact ranks need rational entries, so G is drawn at random
         G_any = rational_matrix(rng, C, n)
@@ -175,14 +170,30 @@ def fixed_feature_steps(loss: Loss, rng: random.Random) -> list[Step]:
     return [
         Step("T5", "fixed-feature gradient", "Φ = UΨ: ∂L/∂U = WᵀGΨᵀ + μU (entrywise derivative of L in U)",
              sp.MatrixSymbol("dL/dU", nt.m, nt.p), grad_U, certify_values("∂L/∂U, entrywise vs matrix form", grad_pairs)),
-        Step("T5", "fixed-feature kernel flow", "Φ̇ = U̇Ψ = −WᵀG·K_Ψ − μΦ and K̇ = −(FᵀG·K_Ψ + K_Ψ·GᵀF) − 2μK",
-             sp.MatrixSymbol("dK/dt", nt.n, nt.n), k_dot, certify_values("fixed-feature flows", flow_pairs)),
+        Step("T5", "fixed-feature kernel flow", "K̇ = Φ̇ᵀΦ + ΦᵀΦ̇ = −(FᵀG·K_Ψ + K_Ψ·GᵀF) − 2μK",
+             sp.MatrixSymbol("dK/dt", nt.n, nt.n), k_dot,
+             certify_values("K̇ from the entrywise U-gradient vs the closed form", k_pairs)),
         Step("T5", "fixed-feature stationarity", "U̇ = 0 ⇔ U = −WᵀGΨᵀ/μ, so Φ = UΨ ∈ range Wᵀ and rank K ≤ C",
              nt.U, -nt.W.T * nt.G * nt.Psi.T / nt.mu, certify_values("fixed-feature stationarity", stat_pairs)),
-        Step("T5", "fixed-feature flow", "feature flow carries the input kernel K_Ψ (UFM: K_Ψ = I)",
+        Step("T5", "fixed-feature flow", "Φ̇ = U̇Ψ = −WᵀG·K_Ψ − μΦ: the feature flow carries K_Ψ (UFM: K_Ψ = I)",
              sp.MatrixSymbol("dPhi/dt", nt.m, nt.n), phi_dot,
-             Certificate("see 'fixed-feature kernel flow'", "exact evaluation", ("shared",), True)),
+             certify_values("Φ̇ from the entrywise U-gradient vs the closed form", phi_pairs)),
     ]
+
+
+@lru_cache(maxsize=None)
+def columns_sum_to_zero(loss: Loss) -> bool:
+    """Whether Σ_k ∂ℓ/∂f_k simplifies to 0 once the targets sum to 1 (then rank K ≤ C − 1 at stationarity)."""
+    if loss.C < 2:
+        return False
+    on_simplex = {loss.y[-1]: 1 - sum(loss.y[:-1])}
+    # together + cancel decides sums of fractions (softmax) quickly; a zero it misses only weakens the bound to C
+    return sp.cancel(sp.together(sum(loss.gradient()).xreplace(on_simplex))) == 0
+
+
+def rank_bound(loss: Loss) -> int:
+    """The derived bound on rank K at stationary points of the coupled flow: C, or C − 1 (zero column sums)."""
+    return loss.C - 1 if columns_sum_to_zero(loss) else loss.C
 
 
 @lru_cache(maxsize=None)

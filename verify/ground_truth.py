@@ -16,36 +16,19 @@ False
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 from scipy.optimize import minimize
 
 import theory
 from verify import instances
 from verify.linalg import relative_error
+from verify.loss_numeric import numeric_loss
 from verify.tolerances import TOL
 from verify.verdict import Verdict, judge
 
 #: central-difference step, relative to max |Φ_ij|: truncation O(h²) ≈ 1e-12, rounding O(ε/h) ≈ 1e-10
 FD_STEP = 1e-6
-
-
-@lru_cache(maxsize=None)
-def _loss_functions(loss: theory.losses.Loss):
-    """Vectorised ℓ(F, Y) summed over samples and its gradient in F, from the loss expression."""
-    args = list(loss.f) + list(loss.y)
-    value = sp.lambdify(args, loss.expr, modules="numpy")
-    grad = sp.lambdify(args, list(loss.gradient()), modules="numpy")
-
-    def total(F, Y):
-        return float(np.sum(value(*F, *Y) * np.ones(F.shape[1])))
-
-    def gradient(F, Y):
-        return np.array([np.asarray(g, dtype=float) * np.ones(F.shape[1]) for g in grad(*F, *Y)])
-
-    return total, gradient
 
 
 def optimal_readout(loss, Phi: np.ndarray, Y: np.ndarray, lam: float) -> np.ndarray:
@@ -56,7 +39,7 @@ def optimal_readout(loss, Phi: np.ndarray, Y: np.ndarray, lam: float) -> np.ndar
         A = np.vstack([Phi.T, np.sqrt(lam) * np.eye(m)])
         b = np.vstack([Y.T, np.zeros((m, Y.shape[0]))])
         return np.linalg.lstsq(A, b, rcond=None)[0].T
-    total, gradient = _loss_functions(loss)
+    total, gradient = numeric_loss(loss)
     C = Y.shape[0]
 
     def objective(w):
@@ -70,7 +53,7 @@ def optimal_readout(loss, Phi: np.ndarray, Y: np.ndarray, lam: float) -> np.ndar
 
 def reduced_objective(loss, Phi, Y, lam, mu) -> float:
     """L*(Φ) = min_W L(W, Φ) evaluated numerically."""
-    total, _ = _loss_functions(loss)
+    total, _ = numeric_loss(loss)
     W = optimal_readout(loss, Phi, Y, lam)
     return total(W @ Phi, Y) + lam / 2 * np.sum(W**2) + mu / 2 * np.sum(Phi**2)
 

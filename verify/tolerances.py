@@ -28,6 +28,8 @@ class Tolerances:
     range_inclusion: float = 1e-8
     #: eigenvalues of the full (complex-step) Jacobian against closed-form rates, relative to the spectral radius
     linearisation: float = 1e-9
+    #: coupled flow stationary point: ‖∇L‖ / (λ‖W‖ + μ‖Φ‖) below this
+    stationarity: float = 1e-10
     #: spectrum of an integrated steady state against the water-filling law, ‖κ − κ∞‖/‖κ∞‖
     law: float = 1e-8
     #: integrator error along trajectories (solve_ivp rtol); trajectory checks use 100× this
