@@ -23,6 +23,8 @@ import tokenize
 import sympy as sp
 
 MAX_LENGTH = 2000
+MAX_DEPTH = 50  # nesting of parentheses, calls, signs and exponents (deeper would overflow Python's stack)
+MAX_NUMBER_BITS = 1024  # every numerator and denominator stays below 2**1024 (about 1e308): "9**9**9" would hang SymPy
 
 
 def _softplus(x):
@@ -48,6 +50,17 @@ CONSTANTS = {"pi": sp.pi, "E": sp.E}
 OPERATORS = {"+", "-", "*", "/", "**", "(", ")", ","}
 
 
+def _bits(expr) -> int:
+    """log2 of the largest numerator or denominator among the rational numbers in ``expr`` (0 if none)."""
+    return max((max(abs(r.p), r.q).bit_length() - 1 for r in expr.atoms(sp.Rational)), default=0)
+
+
+def _sized(expr):
+    if _bits(expr) > MAX_NUMBER_BITS:
+        raise ValueError(f"loss text: a number is too large (more than {MAX_NUMBER_BITS} bits, about 1e308)")
+    return expr
+
+
 def _tokens(text: str, C: int, symbols: dict) -> list[tuple[str, str]]:
     """Whitelisted (kind, value) tokens; ValueError at the first token that is not allowed."""
     allowed = ", ".join(sorted(FUNCTIONS))
@@ -58,8 +71,10 @@ def _tokens(text: str, C: int, symbols: dict) -> list[tuple[str, str]]:
     except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
         raise ValueError(f"loss text: cannot be tokenised ({exc.args[0]})") from None
     for tok in raw:
-        if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
-            continue
+        if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT):
+            continue  # layout only (INDENT: leading whitespace)
+        if tok.type == tokenize.ERRORTOKEN and tok.string.isspace():
+            continue  # whitespace before an invalid character: report that character instead
         if tok.type == tokenize.NAME:
             if tok.string in symbols or tok.string in CONSTANTS:
                 out.append(("name", tok.string))
@@ -70,6 +85,9 @@ def _tokens(text: str, C: int, symbols: dict) -> list[tuple[str, str]]:
         elif tok.type == tokenize.NUMBER:
             if any(ch in tok.string.lower() for ch in "jx_") or tok.string.lower().startswith(("0b", "0o")):
                 raise ValueError(f"loss text: number {tok.string!r} is not a plain real literal")
+            exponent = tok.string.lower().partition("e")[2]
+            if exponent and abs(int(exponent)) > 400:  # before sp.Rational, which would build 10**exponent
+                raise ValueError(f"loss text: number {tok.string[:40]!r} is out of range (about 1e308 at most)")
             out.append(("number", tok.string))
         elif tok.type == tokenize.OP and tok.string in OPERATORS:
             out.append(("op", tok.string))
@@ -88,7 +106,7 @@ class _Parser:
     atom := number | name | function '(' expr (',' expr)* ')' | '(' expr ')'"""
 
     def __init__(self, tokens, symbols):
-        self.tokens, self.pos, self.symbols = tokens, 0, symbols
+        self.tokens, self.pos, self.symbols, self.depth = tokens, 0, symbols, 0
 
     def peek(self):
         return self.tokens[self.pos] if self.pos < len(self.tokens) else ("end", "")
@@ -114,7 +132,7 @@ class _Parser:
         while self.peek()[1] in ("+", "-"):
             op = self.take()[1]
             rhs = self.term()
-            value = value + rhs if op == "+" else value - rhs
+            value = _sized(value + rhs if op == "+" else value - rhs)
         return value
 
     def term(self):
@@ -122,27 +140,37 @@ class _Parser:
         while self.peek()[1] in ("*", "/"):
             op = self.take()[1]
             rhs = self.unary()
-            value = value * rhs if op == "*" else value / rhs
+            value = _sized(value * rhs if op == "*" else value / rhs)
         return value
 
     def unary(self):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ValueError(f"loss text is nested more than {MAX_DEPTH} levels deep")
         if self.peek()[1] in ("+", "-"):
             op = self.take()[1]
             value = self.unary()
-            return value if op == "+" else -value
-        return self.power()
+            value = value if op == "+" else -value
+        else:
+            value = self.power()
+        self.depth -= 1
+        return value
 
     def power(self):
         base = self.atom()
         if self.peek()[1] == "**":
             self.take()
-            return base ** self.unary()
+            exponent = self.unary()
+            if exponent.is_Rational and abs(exponent) * max(_bits(base), 1) > MAX_NUMBER_BITS:
+                raise ValueError(f"loss text: a power is too large (|exponent| times the bits of the numbers in its "
+                                 f"base must stay <= {MAX_NUMBER_BITS})")
+            return _sized(base**exponent)
         return base
 
     def atom(self):
         kind, value = self.take()
         if kind == "number":
-            return sp.Rational(value)  # decimal literals are exact rationals (0.5 → 1/2)
+            return _sized(sp.Rational(value))  # decimal literals are exact rationals (0.5 → 1/2)
         if kind == "name":
             return self.symbols.get(value, CONSTANTS.get(value))
         if kind == "function":
@@ -155,7 +183,7 @@ class _Parser:
             self.take(")")
             if len(args) != arity:
                 raise ValueError(f"loss text: {value}() takes {arity} argument(s), got {len(args)}")
-            return build(*args)
+            return _sized(build(*args))
         if value == "(":
             inner = self.expr()
             self.take(")")

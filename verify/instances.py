@@ -56,3 +56,13 @@ def generic_kernel(rng: np.random.Generator, n: int, scale: float = 1.0) -> np.n
 
 def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
     return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+
+
+def gaussian_mixture(rng: np.random.Generator, n: int, C: int, d: int, separation: float = 3.0):
+    """(X, Y): n points in d dimensions from C Gaussian classes (unit covariance, means at distance
+    ``separation`` along random directions), X d × n, Y one-hot C × n, classes balanced."""
+    _check_sizes(n, C)
+    Y = one_hot_labels(rng, n, C)
+    means = separation * rng.standard_normal((d, C)) / np.sqrt(2.0)
+    X = means @ Y + rng.standard_normal((d, n))
+    return X, Y

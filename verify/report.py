@@ -101,11 +101,33 @@ def markdown(data: dict) -> str:
         for name, control in v["details"].get("controls", {}).items():
             lines.append(f"- negative control *{name}*: {'rejected' if control['rejected'] else 'NOT rejected'}"
                          + (f" ({control['reason']})" if control["reason"] else ""))
+        for key, value in v["details"].items():
+            if key not in ("parts", "controls", "derivation"):
+                lines += _detail(key, value)
         steps = v["details"].get("derivation", [])
         if steps:
             lines += ["", "Derivation steps:"] + [f"- {s['claim']} · {s['step']}: {s['certificate']}" for s in steps]
     versions_line = ", ".join(f"{k} {v}" for k, v in data["versions"].items())
     return "\n".join(lines + ["", f"*Versions:* {versions_line}", ""])
+
+
+def _table(rows: list[dict]) -> list[str]:
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    fmt = lambda x: f"{x:.3g}" if isinstance(x, float) else str(x)  # noqa: E731
+    return (["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+            + ["| " + " | ".join(fmt(row.get(k, "")) for k in keys) + " |" for row in rows])
+
+
+def _detail(key: str, value) -> list[str]:
+    """Markdown for one detail entry: tables for lists of records, nested sections for dicts of them."""
+    if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+        return ["", f"*{key}:*", ""] + _table(value)
+    if isinstance(value, dict) and value and all(isinstance(x, list) for x in value.values()):
+        out = []
+        for sub, rows in value.items():
+            out += _detail(sub, rows)
+        return out
+    return [f"- {key}: {value}"]
 
 
 def write_report(out: Path, results: list[ClaimResult], *, profile: str, seed: int) -> dict:

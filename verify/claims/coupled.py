@@ -9,6 +9,7 @@ from verify import instances
 from verify.claims import Claim, Context, register
 from verify.claims.common import combine
 from verify.coupled import coupled_flow, fixed_feature_flow, integrate_coupled_flow
+from verify.experiments import tracking_errors, two_layer_kernel_ranks
 from verify.linalg import confirmed_rank, relative_error
 from verify.loss_numeric import numeric_loss
 from verify.nuclear_norm import nuclear_norm_regression
@@ -76,9 +77,15 @@ def check(ctx: Context):
                 "perturbed stationarity Φ = −WᵀG/(1.1μ)": _perturbed_stationarity(ctx)}
     derivations = [derive_coupled(make(1 if name == "logistic" else 2)) for name, make, _ in LOSSES]
     merged = type("Steps", (), {"steps": tuple(s for d in derivations for s in d.steps if s.claim == "T5")})()
+    networks = {
+        "fixed-feature network, GD vs integrated coupled flow (error should halve with the step)":
+            tracking_errors(ctx.seed),
+        "two-layer networks: last-hidden-layer kernel against C (measured, not judged; T10)":
+            two_layer_kernel_ranks(ctx.seed, **({"classes": (3,), "steps": 10000} if ctx.profile == "quick" else {})),
+    }
     return combine("T5", ctx.seed, parts, derivation=merged, controls=controls,
                    details={"losses": [name for name, _, _ in LOSSES], "models": ["UFM", "fixed features (Φ = UΨ)"],
-                            "measured ranks": measured})
+                            "measured ranks": measured, "networks": networks})
 
 
 def _stationarity_residual(loss, Phi, W, Y, lam, mu, scale: float = 1.0) -> float:
