@@ -204,6 +204,9 @@ def parse_loss_text(text: str, C: int, f=None, y=None) -> sp.Expr:
     y = y if y is not None else sp.symbols(f"y1:{C + 1}", real=True)
     symbols = {str(s): s for s in (*f, *y)}
     expr = _Parser(_tokens(text, C, symbols), symbols).parse()
+    if isinstance(expr, sp.Expr) and expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
+        raise ValueError(f"loss text must be a finite real expression; it simplifies to {expr} "
+                         "(division by zero, log(0) or the square root of a negative number?)")
     if not isinstance(expr, sp.Expr) or not expr.free_symbols & set(f):
         raise ValueError(f"loss text must depend on the outputs f1..f{C}; got {expr}")
     return expr
