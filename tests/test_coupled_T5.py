@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 import theory
 from theory.coupled import columns_sum_to_zero, derive_coupled, rank_bound
 from verify import ConvergenceError, instances, water_filling_spectrum
-from verify.claims.coupled import LOSSES, _stationarity_residual, labels
+from verify.claims.coupled import LOSSES, finite_difference_stationarity, labels
 from verify.coupled import coupled_flow, fixed_feature_flow, integrate_coupled_flow
 from verify.linalg import confirmed_rank, relative_error
 from verify.nuclear_norm import nuclear_norm_regression
@@ -25,7 +25,7 @@ def test_T5_bounds_are_derived_from_the_loss():
     assert rank_bound(theory.losses.softmax_cross_entropy(4)) == 3
     assert rank_bound(theory.losses.squared(4)) == 4
     assert rank_bound(theory.losses.huber(3)) == 3
-    assert not columns_sum_to_zero(theory.losses.parse("log(exp(f1)+exp(f2)) - y1*f1 - 2*y2*f2", 2))  # control
+    assert not columns_sum_to_zero(theory.losses.parse("log(exp(f1)+exp(f2)) - y1*f1 - y2*f2 + 0.3*f1", 2))
     assert sp.simplify(derive_coupled(theory.losses.softmax_cross_entropy(2)).gradient_sum - (1 - sum(
         theory.losses.softmax_cross_entropy(2).y))) == 0
 
@@ -38,12 +38,12 @@ def test_T5_stationary_point_has_rank_at_most_the_bound(name, C, extra, seed, la
     rng = np.random.default_rng(seed)
     C = loss.C
     n = C + extra
-    m = int(rng.integers(max(2, n // 2), n + 4))
+    m = int(rng.integers(C + 1, n + 4))  # m > C, so rank ≤ m does not make the bound automatic
     Y = labels(rng, kind, n, C)
     state = coupled_flow(loss, rng.standard_normal((m, n)), rng.standard_normal((C, m)), Y, lam, mu,
                          return_info=True)
     assert state.stationarity <= TOL.stationarity
-    assert _stationarity_residual(loss, state.Phi, state.W, Y, lam, mu) <= TOL.stationarity
+    assert finite_difference_stationarity(loss, state.Phi, state.W, Y, lam, mu) <= TOL.finite_differences
     assert confirmed_rank(state.Phi.T @ state.Phi) <= rank_bound(loss)
 
 
@@ -103,13 +103,35 @@ def test_T5_negative_control_no_feature_decay_keeps_the_rank():
     assert confirmed_rank(Phi.T @ Phi) > C
 
 
-def test_T5_negative_control_perturbed_stationarity_is_detected():
+def test_T5_negative_control_perturbed_or_unfinished_states_are_not_stationary():
+    """The same independent check (finite differences of L) rejects a nudged state and an early-stopped flow."""
     rng = np.random.default_rng(4)
     loss = theory.losses.huber(3)
     Y = instances.real_labels(rng, 9, 3)
-    Phi, W = coupled_flow(loss, rng.standard_normal((7, 9)), rng.standard_normal((3, 7)), Y, 0.2, 0.3)
-    assert _stationarity_residual(loss, Phi, W, Y, 0.2, 0.3) <= TOL.stationarity
-    assert _stationarity_residual(loss, Phi, W, Y, 0.2, 0.3, scale=1.01) > 1e3 * TOL.stationarity
+    Phi0, W0 = rng.standard_normal((7, 9)), rng.standard_normal((3, 7))
+    Phi, W = coupled_flow(loss, Phi0, W0, Y, 0.2, 0.3)
+    assert finite_difference_stationarity(loss, Phi, W, Y, 0.2, 0.3) <= TOL.finite_differences
+    nudged = Phi + 1e-4 * np.linalg.norm(Phi) * rng.standard_normal(Phi.shape) / np.sqrt(Phi.size)
+    assert finite_difference_stationarity(loss, nudged, W, Y, 0.2, 0.3) > 100 * TOL.finite_differences
+    Phi_t, W_t = integrate_coupled_flow(loss, Phi0, W0, Y, 0.2, 0.3, t=5.0)
+    assert finite_difference_stationarity(loss, Phi_t, W_t, Y, 0.2, 0.3) > 100 * TOL.finite_differences
+
+
+@pytest.mark.parametrize("part", ["Phi_stationary", "W_stationary", "K_stationary"])
+def test_T5_certificates_reject_a_mutated_derivation(part):
+    """Certificates evaluate the derived expressions: a wrong one (a factor 2 slipped in) fails."""
+    import copy
+    import random
+
+    from theory import notation as nt
+
+    good = derive_coupled(theory.losses.softmax_cross_entropy(3))
+    bad = copy.copy(good)
+    certify = {"Phi_stationary": "_certify_feature_stationarity", "W_stationary": "_certify_hyperplane",
+               "K_stationary": "_certify_kernel_rank"}[part]
+    setattr(bad, part, getattr(good, part) * 2 if part != "K_stationary" else good.K_stationary + nt.K * 0 + nt.I_n)
+    assert getattr(good, certify)(random.Random(1)).passed
+    assert not getattr(bad, certify)(random.Random(1)).passed
 
 
 def test_T5_coupled_flow_validates_its_arguments():
@@ -128,6 +150,6 @@ def test_T5_coupled_flow_validates_its_arguments():
 def test_T5_no_convergence_is_reported_not_returned():
     rng = np.random.default_rng(0)
     Y = instances.one_hot_labels(rng, 6, 2)
-    with pytest.raises(ConvergenceError, match="stationary"):
+    with pytest.raises(ConvergenceError, match="coupled flow"):
         coupled_flow(theory.losses.squared(2), rng.standard_normal((4, 6)), rng.standard_normal((2, 4)), Y, 0.1, 0.1,
                      tol=1e-30)

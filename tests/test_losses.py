@@ -316,3 +316,14 @@ def test_parser_whitelist_is_what_the_module_documents():
 def test_parse_refuses_non_finite_or_complex_values(text):
     with pytest.raises(ValueError, match="finite real"):
         parse(text, 1)
+
+
+@pytest.mark.parametrize("text, C", [
+    ("(f1+f2+f3+f4+y1)**1000", 4),
+    ("(((f1+y1)**30)**30)**30", 1),
+    ("erf(f1)*sinh(f2)*cosh(f3)*logcosh(f4)*softplus(f1-f2)", 4),
+    ("max(f1,f2)**1000 + min(f3,f4)", 4),
+])
+def test_convexity_of_heavy_accepted_text_answers_quickly(text, C):
+    """Large or high-degree Hessians are not simplified (it could take minutes): a witness or "undecided"."""
+    assert parse(text, C).convexity().verdict in ("not convex", "undecided")

@@ -26,7 +26,7 @@ from functools import lru_cache
 import sympy as sp
 
 from theory import notation as nt
-from theory.certify import (Derivation, Step, certify_values, rational, rational_matrix,
+from theory.certify import (Derivation, Step, certify_values, evaluate, rational, rational_matrix,
                             rational_orthogonal)
 from theory.gradients import derive_gradients, gradient_in, objective, output_gradients, symbolic_matrix
 from theory.losses import Loss
@@ -41,8 +41,12 @@ class CoupledStationarity(Derivation):
         self.loss = loss
         grads = derive_gradients(loss)
         steps = list(grads.steps)
+        self.readout_gradient, self.feature_gradient = grads.readout_gradient, grads.feature_gradient
         self.W_dot = -grads.readout_gradient
         self.Phi_dot = -grads.feature_gradient
+        # stationarity in W, solved the same way: λ·W + GΦᵀ = 0
+        w_parts = coefficients(grads.readout_gradient - nt.G * nt.Phi.T, {"w": nt.W})
+        self.W_stationary = -(nt.G * nt.Phi.T) / w_parts["w"]
         steps.append(Step("T5", "coupled flow", "Ẇ = −∂L/∂W = −GΦᵀ − λW and Φ̇ = −∂L/∂Φ = −WᵀG − μΦ (both at once)",
                           sp.MatrixSymbol("dPhi/dt", nt.m, nt.n), self.Phi_dot, grads.step("feature gradient").certificate))
 
@@ -74,26 +78,37 @@ class CoupledStationarity(Derivation):
         steps += fixed_feature_steps(loss, rng)
         self.steps = tuple(steps)
 
+    def _values(self, rng, n, m, C=None, p=None):
+        """Random exact values for the symbols of the stationarity expressions (G arbitrary: the
+        statements are about any output gradient)."""
+        C = C if C is not None else self.loss.C
+        values = {nt.n: n, nt.m: m, nt.C: C, nt.W: rational_matrix(rng, C, m), nt.G: rational_matrix(rng, C, n),
+                  nt.Phi: rational_matrix(rng, m, n), nt.lam: rational(rng, positive=True),
+                  nt.mu: rational(rng, positive=True)}
+        if p is not None:
+            values.update({nt.p: p, nt.Psi: rational_matrix(rng, p, n)})
+        return values
+
     def _certify_feature_stationarity(self, rng):
+        """The derived Φ* makes the (certified) feature gradient WᵀG + μΦ vanish."""
         pairs = []
         for n, m in ((3, 2), (4, 3)):
-            W, G = rational_matrix(rng, self.loss.C, m), rational_matrix(rng, self.loss.C, n)
-            mu = rational(rng, positive=True)
-            Phi = -W.T * G / mu
-            pairs.append((f"n={n}, m={m}", W.T * G + mu * Phi, sp.zeros(m, n)))
-        return certify_values("∂L/∂Φ = WᵀG + μΦ vanishes at Φ = −WᵀG/μ", pairs)
+            values = self._values(rng, n, m)
+            values[nt.Phi] = evaluate(self.Phi_stationary, values)
+            pairs.append((f"n={n}, m={m}", evaluate(self.feature_gradient, values), sp.zeros(m, n)))
+        return certify_values("∂L/∂Φ vanishes at the derived Φ*", pairs)
 
     def _certify_kernel_rank(self, rng):
+        """The derived K* = Φ*ᵀΦ*, evaluated exactly, has rank ≤ C (exact rank over the rationals)."""
         pairs = []
         for n, m in ((5, 4), (6, 6)):
-            W, G = rational_matrix(rng, self.loss.C, m), rational_matrix(rng, self.loss.C, n)
-            mu = rational(rng, positive=True)
-            Phi = -W.T * G / mu
-            K = Phi.T * Phi
-            pairs.append((f"n={n}, m={m}: rank K = {K.rank()} ≤ C = {self.loss.C}", sp.Integer(min(K.rank(), self.loss.C)),
-                          sp.Integer(K.rank())))
-            pairs.append((f"n={n}, m={m}: K = GᵀWWᵀG/μ²", K, G.T * W * W.T * G / mu**2))
-        return certify_values("K = GᵀWWᵀG/μ² with rank ≤ C", pairs)
+            values = self._values(rng, n, m)
+            K = sp.Matrix(evaluate(self.K_stationary, values))
+            Phi = sp.Matrix(evaluate(self.Phi_stationary, values))
+            pairs.append((f"n={n}, m={m}: K* = Φ*ᵀΦ*", K, Phi.T * Phi))
+            pairs.append((f"n={n}, m={m}: rank K* = {K.rank()} ≤ C = {self.loss.C}",
+                          sp.Integer(int(K.rank() <= self.loss.C)), sp.Integer(1)))
+        return certify_values("K* = Φ*ᵀΦ* with exact rank ≤ C", pairs)
 
     def _certify_zero_sums(self, rng):
         pairs = []
@@ -106,16 +121,19 @@ class CoupledStationarity(Derivation):
         return certify_values("Σ_k ∂ℓ/∂f_k = 0 for targets on the simplex", pairs)
 
     def _certify_hyperplane(self, rng):
+        """The derived W* = −GΦᵀ/λ (from ∂L/∂W = 0) satisfies 1ᵀW* = 0 when the columns of G sum to 0."""
         pairs = []
         C = self.loss.C
         for n, m in ((4, 3), (5, 5)):
+            values = self._values(rng, n, m)
             G = rational_matrix(rng, C - 1, n)
-            G = sp.Matrix.vstack(G, -sp.ones(1, C - 1) * G)  # columns sum to 0
-            Phi, lam = rational_matrix(rng, m, n), rational(rng, positive=True)
-            W = -G * Phi.T / lam
-            pairs.append((f"n={n}, m={m}: 1ᵀW", sp.ones(1, C) * W, sp.zeros(1, m)))
-            pairs.append((f"n={n}, m={m}: rank W ≤ C − 1", sp.Integer(min(W.rank(), C - 1)), sp.Integer(W.rank())))
-        return certify_values("λW = −GΦᵀ with 1ᵀG = 0 gives 1ᵀW = 0", pairs)
+            values[nt.G] = sp.ImmutableMatrix(sp.Matrix.vstack(G, -sp.ones(1, C - 1) * G))  # columns sum to 0
+            W = sp.Matrix(evaluate(self.W_stationary, values))
+            values[nt.W] = W
+            pairs.append((f"n={n}, m={m}: ∂L/∂W at W*", evaluate(self.readout_gradient, values), sp.zeros(C, m)))
+            pairs.append((f"n={n}, m={m}: 1ᵀW*", sp.ones(1, C) * W, sp.zeros(1, m)))
+            pairs.append((f"n={n}, m={m}: rank W* ≤ C − 1", sp.Integer(int(W.rank() <= C - 1)), sp.Integer(1)))
+        return certify_values("1ᵀW* = 0 for zero-sum G", pairs)
 
     def _certify_exact_stationary_point(self, rng):
         """λ = μ = 1, label modes s_i = q_i² with q_i = 1 + r_i²: then κ*_i = q_i − 1 = r_i² is a square and
@@ -140,7 +158,9 @@ class CoupledStationarity(Derivation):
 
 def fixed_feature_steps(loss: Loss, rng: random.Random) -> list[Step]:
     """Φ = UΨ with weight decay μ on U: gradient, feature flow, kernel flow and stationarity."""
-    grad_U = nt.W.T * nt.G * nt.Psi.T + nt.mu * nt.U
+    grad_U = nt.W.T * nt.G * nt.Psi.T + nt.mu * nt.U  # certified against the entrywise derivative below
+    u_parts = coefficients(grad_U - nt.W.T * nt.G * nt.Psi.T, {"u": nt.U})
+    U_stationary = -(nt.W.T * nt.G * nt.Psi.T) / u_parts["u"]
     phi_dot = -nt.W.T * nt.G * nt.K_Psi - nt.mu * nt.Phi
     k_dot = -(nt.F.T * nt.G * nt.K_Psi + nt.K_Psi * nt.G.T * nt.F) - 2 * nt.mu * nt.K
     grad_pairs, phi_pairs, k_pairs, stat_pairs = [], [], [], []
@@ -162,11 +182,14 @@ def fixed_feature_steps(loss: Loss, rng: random.Random) -> list[Step]:
         k_pairs.append((label + ": K̇", Phi_dot.T * Phi + Phi.T * Phi_dot,
                            -(F.T * G * K_Psi + K_Psi * G.T * F) - 2 * mu * Phi.T * Phi))
         # stationarity is structural (any G): exact ranks need rational entries, so G is drawn at random
-        G_any = rational_matrix(rng, C, n)
-        U_star = -W.T * G_any * Psi.T / mu
-        stat_pairs.append((label + ": ∂L/∂U at U = −WᵀGΨᵀ/μ", W.T * G_any * Psi.T + mu * U_star, sp.zeros(m, p)))
+        values = {nt.n: n, nt.m: m, nt.C: C, nt.p: p, nt.W: W, nt.G: rational_matrix(rng, C, n), nt.Psi: Psi,
+                  nt.mu: mu}
+        U_star = sp.Matrix(evaluate(U_stationary, values))
+        stat_pairs.append((label + ": ∂L/∂U at the derived U*", evaluate(grad_U, {**values, nt.U: U_star}),
+                           sp.zeros(m, p)))
         K_star = (U_star * Psi).T * (U_star * Psi)
-        stat_pairs.append((label + ": rank K ≤ C", sp.Integer(min(K_star.rank(), C)), sp.Integer(K_star.rank())))
+        stat_pairs.append((label + f": rank K* = {K_star.rank()} ≤ C", sp.Integer(int(K_star.rank() <= C)),
+                           sp.Integer(1)))
     return [
         Step("T5", "fixed-feature gradient", "Φ = UΨ: ∂L/∂U = WᵀGΨᵀ + μU (entrywise derivative of L in U)",
              sp.MatrixSymbol("dL/dU", nt.m, nt.p), grad_U, certify_values("∂L/∂U, entrywise vs matrix form", grad_pairs)),
@@ -174,7 +197,7 @@ def fixed_feature_steps(loss: Loss, rng: random.Random) -> list[Step]:
              sp.MatrixSymbol("dK/dt", nt.n, nt.n), k_dot,
              certify_values("K̇ from the entrywise U-gradient vs the closed form", k_pairs)),
         Step("T5", "fixed-feature stationarity", "U̇ = 0 ⇔ U = −WᵀGΨᵀ/μ, so Φ = UΨ ∈ range Wᵀ and rank K ≤ C",
-             nt.U, -nt.W.T * nt.G * nt.Psi.T / nt.mu, certify_values("fixed-feature stationarity", stat_pairs)),
+             nt.U, U_stationary, certify_values("fixed-feature stationarity", stat_pairs)),
         Step("T5", "fixed-feature flow", "Φ̇ = U̇Ψ = −WᵀG·K_Ψ − μΦ: the feature flow carries K_Ψ (UFM: K_Ψ = I)",
              sp.MatrixSymbol("dPhi/dt", nt.m, nt.n), phi_dot,
              certify_values("Φ̇ from the entrywise U-gradient vs the closed form", phi_pairs)),

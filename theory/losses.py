@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+import mpmath
 import sympy as sp
 
 from theory.loss_parser import parse_loss_text
@@ -95,28 +96,53 @@ class Convexity:
         return self.verdict == "convex"
 
 
+#: Hessians larger than this (SymPy operation count) are not simplified: "undecided" unless a witness is found
+MAX_HESSIAN_OPS = 400
+#: nor are Hessians with powers of higher degree (determinants of such entries blow up)
+MAX_POWER = 64
+
+
 def _convexity(loss: "Loss", seed: int = 0) -> Convexity:
     H = loss.hessian()
+    size = int(sp.count_ops(H))
+    high_power = any(p.exp.is_Number and abs(p.exp) > MAX_POWER for p in H.atoms(sp.Pow))
     undecided = []
-    for k in range(1, loss.C + 1):
-        for idx in itertools.combinations(range(loss.C), k):
-            minor = sp.simplify(H.extract(list(idx), list(idx)).det())
-            if minor.is_nonnegative is False:
-                undecided.append(idx)  # negative somewhere (or everywhere): look for a witness below
-            elif minor.is_nonnegative is None:
-                undecided.append(idx)
+    if size > MAX_HESSIAN_OPS or high_power:  # simplify could run for minutes: look for a witness only
+        undecided.append(f"(Hessian of {size} operations{' with powers above ' + str(MAX_POWER) if high_power else ''}:"
+                         " not simplified)")
+    else:
+        for k in range(1, loss.C + 1):
+            for idx in itertools.combinations(range(loss.C), k):
+                minor = sp.simplify(H.extract(list(idx), list(idx)).det())
+                if minor.is_nonnegative is not True:  # negative somewhere, or unknown: look for a witness below
+                    undecided.append(idx)
     if not undecided:
         return Convexity("convex", f"all {2 ** loss.C - 1} principal minors of ∇²_f ℓ are provably >= 0")
+    witness = _negative_curvature_witness(loss, H, seed)
+    if witness is not None:
+        return Convexity("not convex", witness)
+    return Convexity("undecided", f"SymPy could not sign the principal minors {undecided} and no witness was found")
+
+
+def _negative_curvature_witness(loss: "Loss", H: sp.Matrix, seed: int) -> str | None:
+    """A point where ∇²_f ℓ has a clearly negative eigenvalue (30-digit mpmath evaluation), or None."""
+    symbols = (*loss.f, *loss.y)
+    hessian = sp.lambdify(symbols, H, modules="mpmath")
     rng = random.Random(seed)
     for _ in range(50):
-        point = {s: sp.Rational(rng.randint(-30, 30), rng.randint(1, 5)) for s in (*loss.f, *loss.y)}
-        values = sp.Matrix(H.xreplace(point)).evalf(30)
-        if any(not x.is_number for x in values):
+        point = [mpmath.mpf(rng.randint(-30, 30)) / rng.randint(1, 5) for _ in symbols]
+        try:
+            with mpmath.workdps(30):
+                values = mpmath.matrix(hessian(*point))
+                eigenvalues = mpmath.eigsy((values + values.T) / 2, eigvals_only=True)
+                smallest, scale = min(eigenvalues), max(abs(e) for e in eigenvalues)
+        except Exception:  # an overflow or undefined value at this point (user text): try another point
             continue
-        smallest = min(sp.re(e) for e in values.eigenvals())
-        if smallest < -sp.Float(10) ** -20:
-            return Convexity("not convex", f"∇²_f ℓ has eigenvalue {sp.N(smallest, 6)} at {point}")
-    return Convexity("undecided", f"SymPy could not sign the principal minors {undecided} and no witness was found")
+        # clearly negative: beyond 30-digit rounding relative to the largest eigenvalue
+        if mpmath.isfinite(smallest) and smallest < -mpmath.mpf(10) ** -20 * max(scale, 1):
+            where = dict(zip(map(str, symbols), (mpmath.nstr(x, 6) for x in point)))
+            return f"∇²_f ℓ has eigenvalue {mpmath.nstr(smallest, 6)} at {where}"
+    return None
 
 
 def squared(C: int) -> Loss:
