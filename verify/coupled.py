@@ -23,6 +23,7 @@ True
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,9 +154,12 @@ def _polish(problem, theta, tol):
         return polished, 0
     W, P = problem.split(polished)
     force = problem.lam * np.linalg.norm(W) + problem.mu * np.linalg.norm(P)
-    result = minimize(problem.value_and_gradient, polished, jac=True, hessp=problem.hessian_vector,
-                      method="trust-krylov", options={"gtol": 0.1 * tol * force, "maxiter": 200})
-    if problem.stationarity(result.x) < problem.stationarity(polished):
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", over="ignore"):
+        # a trust radius shrinking to nothing can produce NaN trial points; they are discarded below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = minimize(problem.value_and_gradient, polished, jac=True, hessp=problem.hessian_vector,
+                          method="trust-krylov", options={"gtol": 0.1 * tol * force, "maxiter": 200})
+    if np.all(np.isfinite(result.x)) and problem.stationarity(result.x) < problem.stationarity(polished):
         polished = _newton_on_gradient(problem, result.x, tol)
     return polished, int(result.nit)
 
