@@ -15,6 +15,8 @@ EXPECTED_STEPS = {
     "T4": ["eigenbasis form", "range K ⊆ ker A", "PSD is needed", "ker(D − μI) ⊆ range D"],
     "T5": ["coupled flow", "feature stationarity", "kernel rank", "zero column sums", "readout in a hyperplane",
            "fixed-feature gradient", "fixed-feature kernel flow", "fixed-feature stationarity", "fixed-feature flow"],
+    "T7": ["sampling weights without replacement", "sampling weights with replacement", "feature noise covariance",
+           "kernel increment"],
     "T6": ["decoupling", "pair rate", "diagonal rate", "water-filled is stable", "empty fillable mode is unstable"],
 }
 CASES = [(claim, C, step) for claim, steps in EXPECTED_STEPS.items() for C in (1, 2, 3) for step in steps]

@@ -10,6 +10,7 @@ from theory.certify import Certificate, Derivation, Step
 from theory.coupled import derive_coupled
 from theory.gradients import derive_gradients
 from theory.kernel_ode import derive_kernel_ode
+from theory.noise import derive_noise
 from theory.readout import ReadoutNotEliminable, derive_readout
 from theory.spectral import water_filling
 from theory.stability import linearisation_at_commuting_points
@@ -24,7 +25,8 @@ DERIVATIONS = {
     "T5": ("coupled stationarity (softmax cross-entropy; any loss via theory.derive_coupled)",
            lambda C=2: derive_coupled(losses.softmax_cross_entropy(max(C, 2)))),
     "T6": ("linearisation at commuting points", lambda C=2: linearisation_at_commuting_points(losses.squared(C))),
+    "T7": ("SGD noise structure", lambda C=2: derive_noise()),
 }
 
-__all__ = ["Certificate", "DERIVATIONS", "Derivation", "ReadoutNotEliminable", "Step", "derive_coupled", "derive_gradients",
+__all__ = ["Certificate", "DERIVATIONS", "Derivation", "ReadoutNotEliminable", "Step", "derive_coupled", "derive_gradients", "derive_noise",
            "derive_kernel_ode", "derive_readout", "linearisation_at_commuting_points", "losses", "notation", "rank_lemma", "water_filling"]

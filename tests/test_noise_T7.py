@@ -1,0 +1,117 @@
+"""T7 SGD noise: exact second moment vs Monte Carlo, rank ≤ C at any width, increments ≤ 2C, controls."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import theory
+from theory.coupled import rank_bound
+from theory.noise import enumerate_weight_covariance
+from verify import instances
+from verify.claims.coupled import LOSSES, labels
+from verify.linalg import confirmed_rank, numerical_rank
+from verify.loss_numeric import numeric_loss
+from verify.networks import UFM, minibatch_gradient
+from verify.noise import (feature_noise_covariance, kernel_increment, monte_carlo_feature_noise_covariance,
+                          noise_factor, sample_weights, second_moment_scale, weight_covariance_scale)
+from verify.tolerances import TOL
+
+#: a Monte Carlo estimate agrees when every entry is within this many standard errors (max of ~m² z-scores)
+Z_MAX = 5.0
+
+
+def _problem(rng, name, C, n, m):
+    make, kind = {nm: (mk, k) for nm, mk, k in LOSSES}[name]
+    loss = make(1 if name == "logistic" else C)
+    Y = labels(rng, kind, n, loss.C)
+    return loss, rng.standard_normal((m, n)), rng.standard_normal((loss.C, m)), Y
+
+
+@pytest.mark.parametrize("replacement", [False, True])
+def test_T7_weight_covariance_matches_enumeration(replacement):
+    for n, b in ((5, 2), (6, 3), (4, 4)):
+        k = weight_covariance_scale(n, b, replacement)
+        exact = np.array(enumerate_weight_covariance(n, b, replacement), dtype=float)
+        assert np.allclose(exact, k * (np.eye(n) - np.ones((n, n)) / n), rtol=0, atol=1e-14)
+        assert second_moment_scale(n, b, replacement) == pytest.approx(exact[0, 0], rel=1e-14)
+
+
+@pytest.mark.parametrize("replacement", [False, True])
+def test_T7_monte_carlo_agrees_with_the_exact_covariance_and_rejects_the_wrong_scheme(replacement):
+    rng = np.random.default_rng(1)
+    loss, Phi, W, Y = _problem(rng, "softmax_cross_entropy", 3, 12, 15)
+    exact = feature_noise_covariance(loss, Phi, W, Y, 4, replacement=replacement)
+    wrong = feature_noise_covariance(loss, Phi, W, Y, 4, replacement=not replacement)
+    mean, se = monte_carlo_feature_noise_covariance(loss, Phi, W, Y, 4, 20000, rng, replacement=replacement)
+    z = np.abs(mean - exact) / np.maximum(se, np.finfo(float).tiny)
+    assert z.max() <= Z_MAX
+    assert (np.abs(mean - wrong) / np.maximum(se, np.finfo(float).tiny)).max() > 10 * Z_MAX  # control
+
+
+@pytest.mark.parametrize("name", [nm for nm, _, _ in LOSSES])
+@given(C=st.integers(2, 4), n=st.integers(6, 30), m=st.integers(5, 60), b=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_T7_feature_noise_rank_is_at_most_C_or_C_minus_1(name, C, n, m, b, seed):
+    rng = np.random.default_rng(seed)
+    loss, Phi, W, Y = _problem(rng, name, C, n, m)
+    cov = feature_noise_covariance(loss, Phi, W, Y, min(b, n - 1))
+    assert confirmed_rank(cov) <= rank_bound(loss)  # derived: C, or C − 1 when the columns of G sum to 0
+
+
+def test_T7_rank_does_not_move_with_width():
+    rng = np.random.default_rng(2)
+    C, n = 3, 20
+    Y = instances.one_hot_labels(rng, n, C)
+    ranks = {}
+    for m in (16, 64, 256, 1024, 4096):
+        Phi, W = rng.standard_normal((m, n)) / np.sqrt(m), rng.standard_normal((C, m)) / np.sqrt(m)
+        factor = noise_factor(theory.losses.squared(C), Phi, W, Y, 5)
+        ranks[m] = numerical_rank(factor)
+        if m <= 256:
+            assert numerical_rank(feature_noise_covariance(theory.losses.squared(C), Phi, W, Y, 5)) == ranks[m]
+    assert set(ranks.values()) == {C}, ranks
+
+
+@given(C=st.integers(1, 4), n=st.integers(6, 25), m=st.integers(3, 40), b=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_T7_each_kernel_increment_has_rank_at_most_2C(C, n, m, b, seed):
+    rng = np.random.default_rng(seed)
+    loss, Phi, W, Y = _problem(rng, "squared", C, n, m)
+    G = numeric_loss(loss)[1](W @ Phi, Y)
+    dK = kernel_increment(Phi, W, G, sample_weights(rng, n, min(b, n - 1)))
+    assert confirmed_rank(dK) <= 2 * C
+
+
+def test_T7_sgd_noise_steps_stay_in_the_task_subspace():
+    """SGD on the UFM (gradients from verify.networks, not from the noise formula): every noise step ξ has
+    no component outside range Wᵀ, to rounding."""
+    rng = np.random.default_rng(3)
+    C, n, m = 3, 15, 30
+    Y = instances.one_hot_labels(rng, n, C)
+    model = UFM(Phi=rng.standard_normal((m, n)), W=rng.standard_normal((C, m)), lam=0.1, mu=0.1)
+    loss = theory.losses.squared(C)
+    full = model.gradient(loss, None, Y)["Phi"]
+    Q, _ = np.linalg.qr(model.W.T)  # orthonormal basis of range Wᵀ
+    for _ in range(20):
+        batch = rng.choice(n, size=4, replace=False)
+        xi = minibatch_gradient(model, loss, None, Y, batch)["Phi"] - full
+        outside = xi - Q @ (Q.T @ xi)
+        assert np.linalg.norm(outside) <= TOL.generated_code * np.linalg.norm(xi)
+
+
+def test_T7_negative_control_isotropic_noise_has_full_rank():
+    rng = np.random.default_rng(4)
+    m, n = 40, 10
+    samples = [rng.standard_normal((m, n)) for _ in range(2000)]
+    second_moment = sum(x @ x.T for x in samples) / len(samples)
+    assert numerical_rank(second_moment) == m
+
+
+def test_T7_negative_control_noise_without_linear_readout_is_not_confined():
+    """With a nonlinear readout f = W tanh(φ) the per-sample feature gradients (1 − tanh²φ_i) ⊙ Wᵀg_i
+    leave range Wᵀ, and the same second-moment construction exceeds rank C."""
+    rng = np.random.default_rng(5)
+    C, n, m, b = 2, 12, 10, 3
+    Y = instances.one_hot_labels(rng, n, C)
+    Phi, W = rng.standard_normal((m, n)), rng.standard_normal((C, m))
+    G = W @ np.tanh(Phi) - Y  # squared loss gradient at the nonlinear outputs
+    A = (1 - np.tanh(Phi) ** 2) * (W.T @ G)
+    second_moment = second_moment_scale(n, b) * A @ A.T
+    assert numerical_rank(second_moment) > C

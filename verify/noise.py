@@ -1,0 +1,106 @@
+"""SGD noise of the features (T7): exact covariances, Monte Carlo estimates, kernel increments.
+
+    ξ = WᵀG·diag(c),  c_i = (n/b)·N_i − 1   (N_i: times sample i is in the minibatch)
+    E[ξξᵀ] = κ(1 − 1/n)·WᵀGGᵀW,  Σ_c = κ(I − 11ᵀ/n)       (m × m, rank ≤ C; C − 1 for cross-entropy)
+    δK = ξᵀΦ + Φᵀξ                                           (n × n, rank ≤ 2C)
+
+κ = n(n−b)/(b(n−1)) without replacement and n/b with replacement, generated from
+``theory.noise.derive_noise()``. The m × m covariance is assembled from its C × C core, so the cost
+is O(nC² + m²C) and the rank can be read off the m × C factor for any width.
+
+>>> import numpy as np, theory
+>>> rng = np.random.default_rng(0)
+>>> Phi, W, Y = rng.standard_normal((50, 8)), rng.standard_normal((2, 50)), np.eye(2)[:, [0, 1] * 4]
+>>> cov = feature_noise_covariance(theory.losses.squared(2), Phi, W, Y, batch_size=3)
+>>> from verify.linalg import numerical_rank
+>>> cov.shape, numerical_rank(cov)
+((50, 50), 2)
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+from theory.noise import b_s, derive_noise, n_s
+from verify import validation as v
+from verify.loss_numeric import numeric_loss
+
+
+@lru_cache(maxsize=None)
+def _kappas():
+    noise = derive_noise()
+    return (sp.lambdify((n_s, b_s), noise.kappa_without_replacement),
+            sp.lambdify((n_s, b_s), noise.kappa_with_replacement))
+
+
+def second_moment_scale(n: int, batch_size: int, replacement: bool = False) -> float:
+    """E[c_i²] = κ(1 − 1/n): the factor in E[ξξᵀ] = E[c_i²]·WᵀGGᵀW."""
+    return weight_covariance_scale(n, batch_size, replacement) * (1 - 1 / n)
+
+
+def weight_covariance_scale(n: int, batch_size: int, replacement: bool = False) -> float:
+    """κ in Σ_c = κ(I − 11ᵀ/n) for minibatches of ``batch_size`` out of n samples."""
+    if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must be an int in 1..n={n}, got {batch_size!r}")
+    if n < 2:
+        raise ValueError(f"need n >= 2 samples, got n={n}")
+    return float(_kappas()[1 if replacement else 0](n, int(batch_size)))
+
+
+def _validated(loss, Phi, W, Y):
+    Y = v.matrix("Y", Y, rows=loss.C)
+    Phi = v.matrix("Phi", Phi, cols=Y.shape[1])
+    W = v.matrix("W", W, rows=loss.C, cols=Phi.shape[0])
+    return Phi, W, Y
+
+
+def noise_factor(loss, Phi, W, Y, batch_size: int, *, replacement: bool = False) -> np.ndarray:
+    """An m × C factor F with E[ξξᵀ] = F Fᵀ: F = Wᵀ L, L Lᵀ = E[c_i²]·GGᵀ (the C × C core)."""
+    Phi, W, Y = _validated(loss, Phi, W, Y)
+    G = numeric_loss(loss)[1](W @ Phi, Y)
+    core = second_moment_scale(Y.shape[1], batch_size, replacement) * G @ G.T
+    values, vectors = np.linalg.eigh((core + core.T) / 2)
+    L = vectors * np.sqrt(np.clip(values, 0.0, None))
+    return W.T @ L
+
+
+def feature_noise_covariance(loss, Phi, W, Y, batch_size: int, *, replacement: bool = False) -> np.ndarray:
+    """E[ξξᵀ] = κ(1 − 1/n)·WᵀGGᵀW (m × m), the exact second moment of the minibatch feature-gradient noise
+    ξ = WᵀG·diag(c) (E[ξ] = 0, so it is its covariance in the sense Σ_i Cov(ξ e_i)).
+
+    ``loss``: a ``theory.losses.Loss``; Φ: m × n; W: C × m; Y: C × n; ``batch_size`` b in 1..n;
+    sampling without replacement unless ``replacement``.
+    """
+    F = noise_factor(loss, Phi, W, Y, batch_size, replacement=replacement)
+    return F @ F.T
+
+
+def sample_weights(rng: np.random.Generator, n: int, batch_size: int, replacement: bool = False) -> np.ndarray:
+    """One draw of c = (n/b)·N − 1 for a minibatch of b samples."""
+    picks = rng.choice(n, size=batch_size, replace=replacement)
+    counts = np.bincount(picks, minlength=n)
+    return n / batch_size * counts - 1.0
+
+
+def monte_carlo_feature_noise_covariance(loss, Phi, W, Y, batch_size: int, samples: int, rng, *,
+                                         replacement: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(mean of ξξᵀ over ``samples`` minibatches, standard error of each entry), ξ = WᵀG·diag(c)."""
+    Phi, W, Y = _validated(loss, Phi, W, Y)
+    A = W.T @ numeric_loss(loss)[1](W @ Phi, Y)  # m × n
+    total = np.zeros((A.shape[0], A.shape[0]))
+    square = np.zeros_like(total)
+    for _ in range(int(samples)):
+        xi = A * sample_weights(rng, Y.shape[1], batch_size, replacement)[None, :]
+        outer = xi @ xi.T
+        total += outer
+        square += outer**2
+    mean = total / samples
+    return mean, np.sqrt(np.maximum(square / samples - mean**2, 0.0) / samples)
+
+
+def kernel_increment(Phi, W, G, c) -> np.ndarray:
+    """δK = ξᵀΦ + Φᵀξ with ξ = WᵀG·diag(c) (n × n; rank ≤ 2C)."""
+    xi = (W.T @ G) * np.asarray(c, dtype=float)[None, :]
+    return xi.T @ Phi + Phi.T @ xi
