@@ -25,7 +25,9 @@ import sympy as sp
 
 from theory.noise import b_s, derive_noise, n_s
 from verify import validation as v
+from verify.linalg import numerical_rank
 from verify.loss_numeric import numeric_loss
+from verify.tolerances import TOL
 
 
 @lru_cache(maxsize=None)
@@ -64,6 +66,12 @@ def noise_factor(loss, Phi, W, Y, batch_size: int, *, replacement: bool = False)
     values, vectors = np.linalg.eigh((core + core.T) / 2)
     L = vectors * np.sqrt(np.clip(values, 0.0, None))
     return W.T @ L
+
+
+def covariance_rank(factor: np.ndarray) -> int:
+    """numerical_rank of F Fᵀ at TOL.rank_rtol, read off the factor: σ_i(FFᵀ) = σ_i(F)², so the factor's
+    threshold is √rtol (for any width without forming the m × m matrix)."""
+    return numerical_rank(factor, rtol=float(np.sqrt(TOL.rank_rtol)))
 
 
 def feature_noise_covariance(loss, Phi, W, Y, batch_size: int, *, replacement: bool = False) -> np.ndarray:

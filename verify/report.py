@@ -102,7 +102,9 @@ def markdown(data: dict) -> str:
             lines.append(f"- negative control *{name}*: {'rejected' if control['rejected'] else 'NOT rejected'}"
                          + (f" ({control['reason']})" if control["reason"] else ""))
         for key, value in v["details"].items():
-            if key not in ("parts", "controls", "derivation"):
+            if key == "figures":
+                lines += [f"\n![{spec.get('title', spec['name'])}]({spec['file']})" for spec in value if "file" in spec]
+            elif key not in ("parts", "controls", "derivation"):
                 lines += _detail(key, value)
         steps = v["details"].get("derivation", [])
         if steps:
@@ -130,8 +132,21 @@ def _detail(key: str, value) -> list[str]:
     return [f"- {key}: {value}"]
 
 
+def write_figures(out: Path, data: dict) -> None:
+    """Draw every figure spec found in the claims' details to ``out/figures`` and record the file names."""
+    from verify.figures import draw
+
+    for claim in data["claims"]:
+        for spec in claim["verdict"]["details"].get("figures", []):
+            folder = out / "figures"
+            folder.mkdir(exist_ok=True)
+            path = draw(spec, folder / f"{claim['id']}-{spec['name']}.png")
+            spec["file"] = f"figures/{path.name}"
+
+
 def write_report(out: Path, results: list[ClaimResult], *, profile: str, seed: int) -> dict:
     data = report_data(results, profile=profile, seed=seed)
+    write_figures(out, data)
     write_atomically(out / "report.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     write_atomically(out / "report.md", markdown(data))
     return data
