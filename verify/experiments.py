@@ -47,3 +47,48 @@ def two_layer_kernel_ranks(seed: int = 0, *, classes=(2, 3, 5), width: int = 64,
                              "numerical rank": report.numerical_rank, "effective rank": round(report.effective_rank, 3),
                              "trace outside top-C": float(report.outside_top_C), "final loss": float(record.losses[-1])})
     return rows
+
+
+def per_sample_gradients(model, loss, X, Y) -> np.ndarray:
+    """n × D matrix: row i = ∂ℓ(f_i, y_i)/∂θ over all parameters θ (weight decay excluded)."""
+    from verify.networks import minibatch_gradient
+
+    n = Y.shape[1]
+    decays = model.decays()
+    rows = []
+    for i in range(n):
+        full = minibatch_gradient(model, loss, X, Y, np.array([i]))  # n·∇ℓ_i + decay·θ
+        rows.append(np.concatenate([((full[k] - decays[k] * getattr(model, k)) / n).ravel()
+                                    for k in model.parameter_names]))
+    return np.array(rows)
+
+
+def outlier_count(eigenvalues: np.ndarray, search: int) -> int:
+    """Outliers above the bulk: the position of the largest ratio between consecutive eigenvalues among
+    the top ``search`` (descending, positive). A plain, stated rule, not tuned to any expected count."""
+    values = np.sort(eigenvalues[eigenvalues > 0])[::-1][: search + 1]
+    if values.size < 2:
+        return int(values.size)
+    ratios = values[:-1] / values[1:]
+    return int(np.argmax(ratios) + 1)
+
+
+def gradient_noise_outliers(seed: int = 0, *, classes=(2, 3, 5), width: int = 64, n: int = 60, steps: int = 20000,
+                            decay: float = 0.05, lr: float = 1e-3) -> list[dict]:
+    """Per-sample gradient covariance (parameter space) of trained two-layer ReLU networks: spectrum head and
+    outlier count against C (Gur-Ari et al. 2018; Papyan 2019 report about C). Measured, not judged."""
+    rows = []
+    for C in classes:
+        rng = np.random.default_rng([seed, C])
+        X, Y = instances.gaussian_mixture(rng, n, C, 10)
+        X = X / np.sqrt(10)
+        model = TwoLayer.random(rng, 10, width, C, decay, decay, "relu")
+        for loss in (theory.losses.squared(C), theory.losses.softmax_cross_entropy(C)):
+            trained = train(model, loss, X, Y, steps=steps, lr=lr, seed=seed).model
+            P = per_sample_gradients(trained, loss, X, Y)
+            centred = P - P.mean(axis=0)
+            eig = np.linalg.svd(centred, compute_uv=False) ** 2 / n  # nonzero eigenvalues of the D × D covariance
+            rows.append({"C": C, "loss": loss.name, "parameters": P.shape[1],
+                         "outliers (largest gap in top 3C)": outlier_count(eig, 3 * C),
+                         "top eigenvalues / 1st": ", ".join(f"{x:.2g}" for x in eig[: 2 * C + 2] / eig[0])})
+    return rows

@@ -10,11 +10,19 @@ from verify import instances
 from verify.claims import Claim, Context, register
 from verify.claims.common import combine
 from verify.claims.coupled import LOSSES, labels
+from verify.experiments import gradient_noise_outliers
 from verify.linalg import confirmed_rank, numerical_rank
 from verify.loss_numeric import numeric_loss
-from verify.networks import UFM, minibatch_gradient
-from verify.noise import (covariance_rank, feature_noise_covariance, kernel_increment,
-                          monte_carlo_feature_noise_covariance, noise_factor, sample_weights, second_moment_scale)
+from verify.networks import UFM, FixedFeatures, minibatch_gradient
+from verify.noise import (
+    covariance_rank,
+    feature_noise_covariance,
+    kernel_increment,
+    monte_carlo_feature_noise_covariance,
+    noise_factor,
+    sample_weights,
+    second_moment_scale,
+)
 from verify.tolerances import TOL
 from verify.verdict import judge
 
@@ -57,15 +65,27 @@ def check(ctx: Context):
             increments.append(max(0, confirmed_rank(dK) - 2 * loss.C))
             measured.append({"loss": name, "C": loss.C, "n": n, "m": m, "batch": b, "rank E[ξξᵀ]": r,
                              "bound": rank_bound(loss), "rank δK": confirmed_rank(dK), "2C": 2 * loss.C})
-    # SGD on the UFM, gradients from verify.networks: no noise outside range Wᵀ
+    # SGD on the UFM and the fixed-feature model, gradients from verify.networks (not the noise formula):
+    # no noise outside range Wᵀ, and the noise energy matches tr E[ξξᵀ]
     C, n, m = 3, 15, 30
     Y = instances.one_hot_labels(rng, n, C)
-    model = UFM(Phi=rng.standard_normal((m, n)), W=rng.standard_normal((C, m)), lam=0.1, mu=0.1)
-    full = model.gradient(theory.losses.squared(C), None, Y)["Phi"]
-    Q, _ = np.linalg.qr(model.W.T)
-    for _ in range(20):
-        xi = minibatch_gradient(model, theory.losses.squared(C), None, Y, rng.choice(n, 4, replace=False))["Phi"] - full
-        outside.append(np.linalg.norm(xi - Q @ (Q.T @ xi)) / np.linalg.norm(xi))
+    X = rng.standard_normal((6, n))
+    energy_z = []
+    for model, key in ((UFM(Phi=rng.standard_normal((m, n)), W=rng.standard_normal((C, m)), lam=0.1, mu=0.1), "Phi"),
+                       (FixedFeatures.random(rng, 6, 12, m, C, 0.1, 0.1), "U")):
+        inputs = None if key == "Phi" else X
+        full = model.gradient(theory.losses.squared(C), inputs, Y)[key]
+        Q, _ = np.linalg.qr(model.W.T)
+        energies = []
+        for _ in range(ctx.pick(400, 2000)):
+            batch = rng.choice(n, 4, replace=False)
+            xi = minibatch_gradient(model, theory.losses.squared(C), inputs, Y, batch)[key] - full
+            outside.append(np.linalg.norm(xi - Q @ (Q.T @ xi)) / np.linalg.norm(xi))
+            energies.append(np.sum(xi**2))
+        if key == "Phi":  # ‖ξ‖² averages to tr E[ξξᵀ]
+            exact = np.trace(feature_noise_covariance(theory.losses.squared(C), model.Phi, model.W, Y, 4))
+            energy_z.append(abs(np.mean(energies) - exact) / (np.std(energies) / np.sqrt(len(energies))))
+            diffusion = {"tr E[ξξᵀ] (exact)": float(exact), "mean ‖ξ‖² over SGD steps": float(np.mean(energies))}
     widths = _width_sweep(ctx)
     parts = {"rank E[ξξᵀ] − bound (C, or C − 1 for cross-entropy)": judge("T7", excess, 0.0, ctx.seed,
                                                                           what="rank excess"),
@@ -74,7 +94,9 @@ def check(ctx: Context):
                                                                              ctx.seed, what="z-score"),
              "Monte Carlo vs exact E[ξξᵀ], with replacement (max z)": judge("T7", _monte_carlo(ctx, True), Z_MAX,
                                                                           ctx.seed, what="z-score"),
-             "SGD noise outside range Wᵀ (UFM, relative)": judge("T7", outside, TOL.generated_code, ctx.seed),
+             "SGD noise outside range Wᵀ (UFM and fixed features, relative)": judge("T7", outside, TOL.generated_code,
+                                                                                    ctx.seed),
+             "SGD noise energy vs tr E[ξξᵀ] (z)": judge("T7", energy_z, Z_MAX, ctx.seed, what="z-score"),
              "rank against width m = 16…4096 stays ≤ C (C − 1 for cross-entropy)": judge(
                  "T7", [max(0, r - 3) for r in widths["squared"]] + [max(0, r - 2) for r in widths["cross-entropy"]],
                  0.0, ctx.seed, what="rank excess")}
@@ -91,6 +113,10 @@ def check(ctx: Context):
                    details={"measured ranks": measured, "rank against width": [
                        {"m": m, "squared": a, "cross-entropy": c}
                        for m, a, c in zip(WIDTHS, widths["squared"], widths["cross-entropy"])],
+                       "diffusion inside range Wᵀ (UFM, squared loss, C = 3, b = 4)": diffusion,
+                       "two-layer ReLU: per-sample gradient covariance in parameter space (measured, not judged)":
+                           gradient_noise_outliers(ctx.seed, **({"classes": (3,), "steps": 5000}
+                                                                if ctx.profile == "quick" else {})),
                        "figures": [figure]})
 
 
