@@ -7,24 +7,14 @@ import theory
 from theory.coupled import rank_bound
 from theory.noise import enumerate_weight_covariance
 from verify import instances
-from verify.claims.coupled import LOSSES, labels
+from verify.claims.coupled import LOSSES
+from verify.claims.noise import Z_MAX, _problem
 from verify.linalg import confirmed_rank, numerical_rank
 from verify.loss_numeric import numeric_loss
 from verify.networks import UFM, minibatch_gradient
 from verify.noise import (covariance_rank, feature_noise_covariance, kernel_increment, monte_carlo_feature_noise_covariance,
                           noise_factor, sample_weights, second_moment_scale, weight_covariance_scale)
 from verify.tolerances import TOL
-
-#: a Monte Carlo estimate agrees when every entry is within this many standard errors (max of ~m² z-scores)
-Z_MAX = 5.0
-
-
-def _problem(rng, name, C, n, m):
-    make, kind = {nm: (mk, k) for nm, mk, k in LOSSES}[name]
-    loss = make(1 if name == "logistic" else C)
-    Y = labels(rng, kind, n, loss.C)
-    return loss, rng.standard_normal((m, n)), rng.standard_normal((loss.C, m)), Y
-
 
 @pytest.mark.parametrize("replacement", [False, True])
 def test_T7_weight_covariance_matches_enumeration(replacement):
