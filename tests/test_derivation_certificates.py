@@ -17,6 +17,7 @@ EXPECTED_STEPS = {
            "fixed-feature gradient", "fixed-feature kernel flow", "fixed-feature stationarity", "fixed-feature flow"],
     "T7": ["sampling weights without replacement", "sampling weights with replacement", "feature noise covariance",
            "kernel increment"],
+    "T8": ["energy gradient", "commuting reduction", "fixed points", "threshold and stability"],
     "T6": ["decoupling", "pair rate", "diagonal rate", "water-filled is stable", "empty fillable mode is unstable"],
 }
 CASES = [(claim, C, step) for claim, steps in EXPECTED_STEPS.items() for C in (1, 2, 3) for step in steps]

@@ -13,6 +13,7 @@ from theory.kernel_ode import derive_kernel_ode
 from theory.noise import derive_noise
 from theory.readout import ReadoutNotEliminable, derive_readout
 from theory.spectral import water_filling
+from theory.ssl import ssl_filter
 from theory.stability import linearisation_at_commuting_points
 from theory.steady_state import rank_lemma
 
@@ -26,7 +27,8 @@ DERIVATIONS = {
            lambda C=2: derive_coupled(losses.softmax_cross_entropy(max(C, 2)))),
     "T6": ("linearisation at commuting points", lambda C=2: linearisation_at_commuting_points(losses.squared(C))),
     "T7": ("SGD noise structure", lambda C=2: derive_noise()),
+    "T8": ("self-supervised Laplacian filter", lambda C=2: ssl_filter()),
 }
 
 __all__ = ["Certificate", "DERIVATIONS", "Derivation", "ReadoutNotEliminable", "Step", "derive_coupled", "derive_gradients", "derive_noise",
-           "derive_kernel_ode", "derive_readout", "linearisation_at_commuting_points", "losses", "notation", "rank_lemma", "water_filling"]
+           "derive_kernel_ode", "derive_readout", "linearisation_at_commuting_points", "losses", "notation", "rank_lemma", "ssl_filter", "water_filling"]
