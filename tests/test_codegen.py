@@ -110,3 +110,17 @@ def test_multi_dot_product_is_numerically_right():
     a, b, m = rng.normal(size=(3, 3, 3))
     got = generate(2 * A * B * M, (A, B, M))(a, b, m)
     assert relative_error(got, 2 * (a @ b @ m)) <= TOL.generated_code
+
+
+def test_products_with_sum_factors_keep_their_parentheses():
+    """(A + B)·K must not print as A + B @ K (a precedence bug that once slipped through)."""
+    import sympy as sp
+
+    from theory.notation import K, I_n, lam
+    from verify.codegen import generate
+
+    S = sp.MatrixSymbol("S", *K.shape)
+    f = generate(sp.MatMul(S + lam * I_n, K), (K, S, lam))
+    rng = np.random.default_rng(0)
+    Kn, Sn = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    assert relative_error(f(Kn, Sn, 0.7), (Sn + 0.7 * np.eye(3)) @ Kn) <= TOL.generated_code

@@ -28,3 +28,68 @@ def test_T8_gradient_certificate_rejects_a_wrong_gradient(monkeypatch):
     assert not SSLFilter._certify_gradient(random.Random(0)).passed
     monkeypatch.setattr(module, "GRADIENT", GRADIENT)
     assert SSLFilter._certify_gradient(random.Random(0)).passed
+
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import given, strategies as st  # noqa: E402
+from scipy.linalg import subspace_angles  # noqa: E402
+
+from verify import instances  # noqa: E402
+from verify.linalg import numerical_rank, relative_error  # noqa: E402
+from verify.ssl import ssl_filter_spectrum, ssl_steady_state  # noqa: E402
+from verify.tolerances import TOL  # noqa: E402
+
+
+def _graph(rng, family, n):
+    if family == "sbm":
+        return instances.laplacian(instances.stochastic_block_model(rng, n, 3, 0.6, 0.08)[0])
+    A, _ = instances.random_geometric_graph(rng, n, 0.45)
+    return instances.laplacian(A)
+
+
+@given(family=st.sampled_from(["sbm", "rgg"]), n=st.integers(6, 16), mu=st.floats(0.05, 1.0),
+       beta=st.floats(0.2, 3.0), eps=st.floats(0.005, 0.2), seed=st.integers(0, 2**16))
+def test_T8_steady_state_obeys_the_filter_law_and_aligns_with_smooth_eigenvectors(family, n, mu, beta, eps, seed):
+    rng = np.random.default_rng(seed)
+    L = _graph(rng, family, n)
+    K = ssl_steady_state(L, mu, beta, eps, seed=seed)
+    law = ssl_filter_spectrum(L, mu, beta, eps)
+    assert relative_error(np.sort(np.linalg.eigvalsh(K)), np.sort(law)) <= TOL.law
+    # K∞ = V diag(κ∞(ℓ)) Vᵀ: the top eigenvectors of K span the low-frequency eigenvectors of L
+    ells, V = np.linalg.eigh(L)
+    assert relative_error(K, (V * law) @ V.T) <= TOL.law
+
+
+def test_T8_rank_is_far_above_C_on_a_block_graph():
+    rng = np.random.default_rng(1)
+    L = _graph(rng, "sbm", 24)
+    K = ssl_steady_state(L, 0.1, 1.0, 0.01)
+    assert numerical_rank(K) == 24  # high rank, unlike the supervised bound C = 3
+    top = np.linalg.eigh(K)[1][:, -3:]
+    low = np.linalg.eigh(L)[1][:, :3]
+    assert np.max(subspace_angles(top, low)) <= 1e-6
+
+
+def test_T8_negative_control_without_log_det_the_kernel_collapses():
+    rng = np.random.default_rng(2)
+    L = _graph(rng, "rgg", 10)
+    K = ssl_steady_state(L, 0.2, 0.0, 0.01)
+    assert np.linalg.norm(K) <= TOL.steady_state_floor * 10
+
+
+def test_T8_negative_control_a_wrong_filter_law_is_rejected():
+    rng = np.random.default_rng(3)
+    L = _graph(rng, "sbm", 12)
+    mu, beta, eps = 0.3, 1.0, 0.02
+    eig = np.sort(np.linalg.eigvalsh(ssl_steady_state(L, mu, beta, eps)))
+    ells = np.clip(np.linalg.eigvalsh(L), 0, None)
+    wrong = np.sort(np.maximum(beta / (ells + 2 * mu) - eps, 0))  # μ counted twice
+    assert relative_error(eig, wrong) > 1e3 * TOL.law
+
+
+def test_T8_bad_input_is_refused():
+    with pytest.raises(ValueError, match="Laplacian"):
+        ssl_steady_state(np.eye(3), 0.1, 1.0, 0.01)
+    with pytest.raises(ValueError, match="eps"):
+        ssl_steady_state(np.zeros((3, 3)), 0.1, 1.0, 0.0)

@@ -63,12 +63,13 @@ class _MatrixPrinter(NumPyPrinter):
 
     def _print_MatMul(self, expr):
         scalar, mats = _flatten_product(expr)
+        factors = [f"({self._print(m)})" for m in mats]  # a factor may be a sum: never rely on precedence
         if len(mats) >= 3:
-            body = "numpy.linalg.multi_dot([{}])".format(", ".join(self._print(m) for m in mats))
+            body = "numpy.linalg.multi_dot([{}])".format(", ".join(factors))
         elif len(mats) == 2:
-            body = f"({self._print(mats[0])} @ {self._print(mats[1])})"
+            body = f"({factors[0]} @ {factors[1]})"
         else:
-            body = self._print(mats[0])
+            body = factors[0]
         return body if scalar == 1 else f"(({self._print(scalar)})*{body})"
 
 

@@ -66,3 +66,26 @@ def gaussian_mixture(rng: np.random.Generator, n: int, C: int, d: int, separatio
     means = separation * rng.standard_normal((d, C)) / np.sqrt(2.0)
     X = means @ Y + rng.standard_normal((d, n))
     return X, Y
+
+
+def laplacian(A: np.ndarray) -> np.ndarray:
+    """Combinatorial graph Laplacian D − A of a symmetric nonnegative adjacency matrix."""
+    return np.diag(A.sum(axis=1)) - A
+
+
+def stochastic_block_model(rng: np.random.Generator, n: int, blocks: int, p_in: float, p_out: float):
+    """(A, labels): symmetric 0/1 adjacency with edge probability p_in inside blocks and p_out across."""
+    _check_sizes(n, blocks)
+    labels = rng.permutation(np.arange(n) % blocks)
+    probs = np.where(labels[:, None] == labels[None, :], p_in, p_out)
+    upper = np.triu(rng.random((n, n)) < probs, 1)
+    A = (upper | upper.T).astype(float)
+    return A, labels
+
+
+def random_geometric_graph(rng: np.random.Generator, n: int, radius: float, dim: int = 2):
+    """(A, points): n uniform points in [0, 1]^dim, joined when closer than ``radius``."""
+    points = rng.random((n, dim))
+    dist = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1)
+    A = ((dist < radius) & ~np.eye(n, dtype=bool)).astype(float)
+    return A, points

@@ -81,7 +81,8 @@ def kernel_ode_jacobian(K, Y, lam, mu) -> np.ndarray:
     return jacobian_unchecked(compiled_rhs(Y.shape[0]), K, Y, lam, mu)
 
 
-def jacobian_unchecked(rhs, K: np.ndarray, Y: np.ndarray, lam: float, mu: float) -> np.ndarray:
+def jacobian_unchecked(rhs, K: np.ndarray, *args) -> np.ndarray:
+    """Complex-step Jacobian in symmetric coordinates of any analytic matrix rhs(K, *args) (no validation)."""
     n = K.shape[0]
     rows, cols = np.triu_indices(n)
     N = rows.size
@@ -92,14 +93,14 @@ def jacobian_unchecked(rhs, K: np.ndarray, Y: np.ndarray, lam: float, mu: float)
         Kc[i, j] += 1j * _COMPLEX_STEP
         if i != j:
             Kc[j, i] += 1j * _COMPLEX_STEP
-        J[:, l] = rhs(Kc, Y, lam, mu).imag[rows, cols] / _COMPLEX_STEP
+        J[:, l] = rhs(Kc, *args).imag[rows, cols] / _COMPLEX_STEP
         Kc[i, j] = K[i, j]
         Kc[j, i] = K[j, i]
     return J
 
 
-def rightmost_jacobian_mode(rhs, K: np.ndarray, Y: np.ndarray, lam: float, mu: float):
-    """(max Re eigenvalue, its eigenvector in symmetric coordinates) of the Jacobian of the kernel ODE.
+def rightmost_jacobian_mode(rhs, K: np.ndarray, *args):
+    """(max Re eigenvalue, its eigenvector in symmetric coordinates) of the Jacobian of rhs(K, *args).
 
     Dense for n(n+1)/2 ≤ 1000, else ARPACK (``scipy.sparse.linalg.eigs``, which="LR") on complex-step
     Jacobian-vector products. Returns (+inf, None) when ARPACK does not converge (the caller must
@@ -111,7 +112,7 @@ def rightmost_jacobian_mode(rhs, K: np.ndarray, Y: np.ndarray, lam: float, mu: f
     rows, cols = np.triu_indices(n)
     N = rows.size
     if N <= 1000:
-        values, vectors = np.linalg.eig(jacobian_unchecked(rhs, K, Y, lam, mu))
+        values, vectors = np.linalg.eig(jacobian_unchecked(rhs, K, *args))
         k = int(np.argmax(values.real))
         return float(values[k].real), np.real_if_close(vectors[:, k]).real
 
@@ -119,7 +120,7 @@ def rightmost_jacobian_mode(rhs, K: np.ndarray, Y: np.ndarray, lam: float, mu: f
         E = np.zeros((n, n))
         E[rows, cols] = np.ravel(x).real
         E = E + np.triu(E, 1).T
-        return rhs(K + 1j * _COMPLEX_STEP * E, Y, lam, mu).imag[rows, cols] / _COMPLEX_STEP
+        return rhs(K + 1j * _COMPLEX_STEP * E, *args).imag[rows, cols] / _COMPLEX_STEP
 
     try:
         values, vectors = eigs(LinearOperator((N, N), matvec=matvec, dtype=float), k=1, which="LR", tol=1e-8,
