@@ -89,3 +89,17 @@ def random_geometric_graph(rng: np.random.Generator, n: int, radius: float, dim:
     dist = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1)
     A = ((dist < radius) & ~np.eye(n, dtype=bool)).astype(float)
     return A, points
+
+
+def knn_graph(X: np.ndarray, k: int) -> np.ndarray:
+    """Symmetric 0/1 adjacency joining each column of X (d × n) to its k nearest neighbours (either way)."""
+    X = np.asarray(X, dtype=float)
+    n = X.shape[1]
+    if not 1 <= k < n:
+        raise ValueError(f"k must be in 1..n-1={n - 1}, got {k}")
+    dist = np.linalg.norm(X[:, :, None] - X[:, None, :], axis=0)
+    np.fill_diagonal(dist, np.inf)
+    nearest = np.argsort(dist, axis=1)[:, :k]
+    A = np.zeros((n, n))
+    A[np.repeat(np.arange(n), k), nearest.ravel()] = 1.0
+    return np.maximum(A, A.T)

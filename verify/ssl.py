@@ -106,3 +106,43 @@ def ssl_steady_state(L, mu, beta, eps, *, K0=None, seed: int = 0, tol: float = T
     if residual(x) > tol * 1.01:
         raise ConvergenceError(f"SSL flow: ‖dK/dt‖/‖K‖ = {residual(x):.3g} > {tol:g} at t = {time:.4g}")
     return from_symmetric_coordinates(x, n)
+
+
+def normalised_adjacency(A) -> np.ndarray:
+    """D^{-1/2} A D^{-1/2} for a symmetric nonnegative adjacency with no isolated vertex."""
+    A = v.kernel("A", A)
+    degrees = A.sum(axis=1)
+    if np.any(degrees <= 0):
+        raise ValueError("A has an isolated vertex (a zero row); the normalised adjacency is undefined")
+    scale = 1 / np.sqrt(degrees)
+    return scale[:, None] * A * scale[None, :]
+
+
+def spectral_contrastive_embedding(A, k: int, *, seed: int = 0) -> np.ndarray:
+    """Minimise the population spectral contrastive loss (HaoChen et al., NeurIPS 2021) over a free embedding.
+
+        L(f) = −2 Σ_{x,x'} w_{xx'} f_xᵀf_{x'} + Σ_{x,x'} w_x w_{x'} (f_xᵀf_{x'})²,   w = A / ΣA, w_x = Σ_{x'} w_{xx'}
+
+    by L-BFGS from a random start; returns U = diag(√w_x)·F (n × k), whose span is compared with the top-k
+    eigenvectors of D^{-1/2}AD^{-1/2} (with U = diag(√w)F the loss is ‖Ā − UUᵀ‖² + const).
+    """
+    from scipy.optimize import minimize
+
+    A = v.kernel("A", A)
+    n = A.shape[0]
+    if not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
+        raise ValueError(f"k must be an int in 1..n={n}, got {k!r}")
+    w = A / A.sum()
+    wx = w.sum(axis=1)
+
+    def loss_and_grad(flat):
+        F = flat.reshape(n, k)
+        G = F @ F.T
+        value = -2 * np.sum(w * G) + np.sum(np.outer(wx, wx) * G**2)
+        grad = (-4 * w + 4 * np.outer(wx, wx) * G) @ F
+        return value, grad.ravel()
+
+    rng = np.random.default_rng(seed)
+    res = minimize(loss_and_grad, rng.standard_normal(n * k), jac=True, method="L-BFGS-B",
+                   options={"gtol": 1e-14, "ftol": 1e-16, "maxiter": 50000, "maxcor": 30})
+    return np.sqrt(wx)[:, None] * res.x.reshape(n, k)

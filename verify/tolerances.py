@@ -30,6 +30,9 @@ class Tolerances:
     linearisation: float = 1e-9
     #: coupled flow stationary point: ‖∇L‖ / (λ‖W‖ + μ‖Φ‖) below this
     stationarity: float = 1e-10
+    #: largest principal angle (radians) between an optimised embedding's span and the predicted eigenvectors
+    #: (L-BFGS reaches ~1e-8)
+    principal_angle: float = 1e-6
     #: spectrum of an integrated steady state against the water-filling law, ‖κ − κ∞‖/‖κ∞‖
     law: float = 1e-8
     #: integrator error along trajectories (solve_ivp rtol); trajectory checks use 100× this

@@ -57,4 +57,4 @@ def get(claim_id: str) -> Claim:
 
 
 # the claim families register themselves on import
-from verify.claims import coupled, kernel_ode, noise, rank, readout, stability, water_filling  # noqa: E402,F401
+from verify.claims import coupled, kernel_ode, noise, rank, readout, ssl, stability, water_filling  # noqa: E402,F401,I001
