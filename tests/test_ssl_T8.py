@@ -117,3 +117,24 @@ def test_T8_campaign_entry_passes_with_the_contrast_figure(tmp_path):
 
     assert main(["verify", "--claims", "T8", "--out", str(tmp_path), "--no-progress"]) == 0
     assert (tmp_path / "figures" / "T8-supervised-vs-ssl.png").stat().st_size > 1000
+
+
+def test_T8_digits_augmentation_graph_obeys_the_law():
+    pytest.importorskip("sklearn")
+    from verify.data import augmentation_graph, load_digits
+
+    _, _, images = load_digits(n=30, seed=1)
+    A = augmentation_graph(images, 5)
+    assert np.allclose(A, A.T) and A.sum(axis=1).min() >= 5
+    L = instances.laplacian(A)
+    K = ssl_steady_state(L, 0.1, 1.0, 0.05)
+    assert relative_error(np.sort(np.linalg.eigvalsh(K)), np.sort(ssl_filter_spectrum(L, 0.1, 1.0, 0.05))) <= TOL.law
+    assert numerical_rank(K) > 10  # far above the 10 classes
+
+
+def test_digits_loader_refuses_bad_sizes():
+    pytest.importorskip("sklearn")
+    from verify.data import load_digits
+
+    with pytest.raises(ValueError, match="n must be"):
+        load_digits(n=0)
