@@ -6,6 +6,7 @@ import numpy as np
 import theory
 from verify.claims import Claim, Context, register
 from verify.claims.common import combine
+from verify import instances
 from verify.claims.water_filling import problems
 from verify.flows import ConvergenceError, integrate_kernel_flow, newton_steady_state, steady_state
 from verify.tolerances import TOL
@@ -18,6 +19,23 @@ from verify.verdict import judge
 def rank_excess(K, C) -> float:
     """max(0, rank K − C): 0 when the bound rank K ≤ C holds."""
     return float(max(0, confirmed_rank(K) - C))
+
+
+def rank_against_C_figure(ctx: Context) -> dict:
+    """rank K∞ against C (one-hot labels) with and without feature decay."""
+    rng = ctx.rng(9)
+    n = ctx.pick(12, 24)
+    classes = list(range(1, 7))
+    with_decay, without = [], []
+    for C in classes:
+        Y = instances.one_hot_labels(rng, n, C)
+        K0 = instances.generic_kernel(rng, n)
+        with_decay.append(confirmed_rank(steady_state(K0, Y, 0.2, 0.05)))
+        without.append(confirmed_rank(integrate_kernel_flow(K0, Y, 0.2, 0.0, 20.0).kernels[-1]))
+    return {"name": "rank-vs-C", "title": f"T4: rank of K∞ against the number of classes (n = {n})",
+            "xlabel": "C", "ylabel": "numerical rank", "x": classes,
+            "series": {"K∞ (μ = 0.05)": with_decay, "bound C": classes, "μ = 0, K(20) (control)": without},
+            "styles": {"bound C": "k--", "μ = 0, K(20) (control)": "s:"}}
 
 
 def newton_steady_states(Y, lam, mu, rng, count: int = 3):
@@ -67,7 +85,7 @@ def check(ctx: Context):
         no_decay.append(rank_excess(K_T, Y.shape[0]))
     controls = {"mu = 0: K(T) keeps the rank of K(0)": judge("T4", no_decay, 0.0, ctx.seed, what="rank excess")}
     return combine("T4", ctx.seed, parts, derivation=theory.rank_lemma(), controls=controls,
-                   details={"(n, C, rank K∞)": ranks,
+                   details={"figures": [rank_against_C_figure(ctx)], "(n, C, rank K∞)": ranks,
                             "indefinite fixed points found by Newton (outside K ⪰ 0), (n, C, rank)": outside})
 
 

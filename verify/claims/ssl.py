@@ -59,6 +59,7 @@ def check(ctx: Context):
         measured.append({"graph": family, "n": A.shape[0], "law error": law_err[-1], "rank K∞": numerical_rank(K),
                          "max angle (rad)": angles[-1]})
     contrast, figure = _contrast(ctx)
+    filter_figure = _filter_figure(ctx)
     contrast += _digits_contrast(ctx) if digits_available() else [
         {"model": "digits: skipped (scikit-learn not installed; pip install 'kernel-flows[data]')", "rank": "",
          "C": 10}]
@@ -71,7 +72,22 @@ def check(ctx: Context):
                 "no log-det term (β = 0) keeps the rank": _collapse(ctx)}
     return combine("T8", ctx.seed, parts, derivation=theory.ssl_filter(), controls=controls,
                    details={"graphs": measured, "supervised vs self-supervised on one mixture": contrast,
-                            "figures": [figure]})
+                            "figures": [figure, filter_figure]})
+
+
+def _filter_figure(ctx: Context) -> dict:
+    """Eigenvalues of K∞ (paired with the Laplacian eigenvalue of the same eigenvector) against the filter."""
+    rng = ctx.rng(34)
+    L = instances.laplacian(instances.random_geometric_graph(rng, 30, 0.35)[0])
+    mu, beta, eps = 0.1, 1.0, 0.05
+    K = ssl_steady_state(L, mu, beta, eps)
+    ells, V = np.linalg.eigh(L)
+    measured = np.einsum("ji,jk,ki->i", V, K, V)  # vᵀK∞v for each Laplacian eigenvector v
+    return {"name": "ssl-filter", "title": "T8: SSL steady state against the filter (β/(ℓ+μ) − ε)₊",
+            "xlabel": "Laplacian eigenvalue ℓ", "ylabel": "κ", "x": list(np.clip(ells, 0, None)),
+            "series": {"vᵀK∞v (flow)": list(measured),
+                       "(β/(ℓ+μ) − ε)₊": list(ssl_filter_spectrum(L, mu, beta, eps))},
+            "styles": {"(β/(ℓ+μ) − ε)₊": "k--"}}
 
 
 def _collapse(ctx: Context):
