@@ -24,7 +24,7 @@ class ClaimResult:
 def parse_claims(text: str | None) -> list[str]:
     """Claim ids from "T1,T3" (None or "all": every registered claim); ValueError naming unknown ids."""
     if text is None or text.strip().lower() == "all":
-        return sorted(registry.REGISTRY, key=lambda c: int(c[1:]))
+        return sorted(registry.REGISTRY, key=lambda c: (not c[1:].isdigit(), int(c[1:]) if c[1:].isdigit() else 0, c))
     ids = [part.strip().upper() for part in text.split(",") if part.strip()]
     if not ids:
         raise ValueError("--claims is empty; give ids like T1,T2 or 'all'")

@@ -2,6 +2,7 @@
 
     kflow derive T2 [--outputs C] [--latex]
     kflow verify [--profile quick|full] [--claims T1,T2] [--out DIR] [--seed N] [--no-progress]
+                 [--claims-file my_claims.py]
 
 Exit status: 0 all claims pass, 1 a claim fails, 2 bad usage or input (one line on stderr).
 """
@@ -33,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--out", default="kflow-report", help="output folder (default ./kflow-report)")
     verify.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     verify.add_argument("--no-progress", action="store_true", help="no progress bar")
+    verify.add_argument("--claims-file", action="append", default=[], metavar="PATH",
+                        help="a Python file of yours that registers extra claims (verify.claims.register); repeatable")
     return parser
 
 
@@ -61,6 +64,8 @@ def _verify(args) -> int:
 
     if args.seed < 0:
         raise UsageError(f"--seed must be a non-negative int, got {args.seed}")
+    for path in args.claims_file:
+        _load_claims_file(path)
     try:
         claim_ids = campaign.parse_claims(args.claims)
         profile = campaign.check_profile(args.profile)
@@ -72,6 +77,22 @@ def _verify(args) -> int:
     print(campaign.summary_table(results))
     print(f"report: {out / 'report.json'}, {out / 'report.md'}")
     return 0 if data["passed"] else 1
+
+
+def _load_claims_file(path: str) -> None:
+    """Run a user's claims file (their own Python code, like a conftest.py) so that its claims register."""
+    import importlib.util
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"--claims-file {path}: no such file")
+    spec = importlib.util.spec_from_file_location(f"kflow_user_claims_{abs(hash(file.resolve()))}", file)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's file failed: one line, no traceback, nothing written
+        raise UsageError(f"--claims-file {path} raised {type(exc).__name__}: {exc}") from None
 
 
 def main(argv=None) -> int:
