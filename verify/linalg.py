@@ -102,11 +102,3 @@ def from_symmetric_coordinates(x: np.ndarray, n: int) -> np.ndarray:
     K = np.zeros((n, n), dtype=x.dtype)
     K[np.triu_indices(n)] = x
     return K + np.triu(K, 1).T
-
-
-def symmetric_basis(n: int, k: int) -> np.ndarray:
-    """The k-th basis matrix of symmetric coordinates: E_ij + E_ji for the k-th (i ≤ j) pair (E_ii for i = j)."""
-    i, j = (idx[k] for idx in np.triu_indices(n))
-    E = np.zeros((n, n))
-    E[i, j] = E[j, i] = 1.0
-    return E

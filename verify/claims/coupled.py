@@ -90,13 +90,6 @@ def check(ctx: Context):
                             "measured ranks": measured, "networks": networks})
 
 
-def _stationarity_residual(loss, Phi, W, Y, lam, mu, scale: float = 1.0) -> float:
-    """μ‖Φ − Φ*‖ / (λ‖W‖ + μ‖Φ‖) with Φ* = −WᵀG/(scale·μ): the feature block of the stationarity criterion."""
-    _, gradient = numeric_loss(loss)
-    target = -W.T @ gradient(W @ Phi, Y) / (scale * mu)
-    return float(mu * np.linalg.norm(Phi - target) / (lam * np.linalg.norm(W) + mu * np.linalg.norm(Phi)))
-
-
 def finite_difference_stationarity(loss, Phi, W, Y, lam, mu) -> float:
     """‖∇L‖ / (λ‖W‖ + μ‖Φ‖) with ∇L from central differences of the objective value alone (no gradient
     formula): an independent check of what the solver reports (step 1e-6 relative)."""
