@@ -54,3 +54,22 @@ def test_scalar_reduction_round_trip():
     f = to_scalar(nt.lam * R * R, {nt.K: nt.kappa})
     back = from_scalar(f, nt.kappa, nt.K, nt.I_n)
     assert certify_identity("round trip", back, nt.lam * R * R).passed
+
+
+def test_derivation_renders_as_markdown_with_every_step_and_its_certificate():
+    import theory
+
+    derivation = theory.derive_readout(theory.losses.squared(2))
+    text = derivation._repr_markdown_()
+    assert text.startswith("### T1:") and "all certified" in text
+    assert text.count("$$") == 2 * len(derivation.steps)
+    assert text.count("✔") == len(derivation.steps)
+    assert r"W\*" in text  # statement markup stays literal
+
+
+def test_failed_certificate_renders_as_failed():
+    from theory.certify import Step, certify_values
+
+    failed = certify_values("2 = 3", [("constant", sp.Integer(2), sp.Integer(3))])
+    step = Step("T0", "wrong", "two is three", sp.Integer(2), sp.Integer(3), failed)
+    assert not failed.passed and "✘" in step._repr_markdown_() and "FAILED" in step._repr_markdown_()

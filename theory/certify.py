@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -64,6 +65,11 @@ class Step:
     def latex(self) -> str:
         return f"{sp.latex(self.lhs)} = {sp.latex(self.rhs)}"
 
+    def _repr_markdown_(self) -> str:
+        """Rendered in notebooks: name, statement, the equation and its certificate."""
+        return (f"**{_md_escape(self.name)}** — {_md_escape(self.statement)}\n\n$${self.latex()}$$\n\n"
+                f"<small>{'✔' if self.certificate.passed else '✘'} {_md_escape(self.certificate.summary())}</small>")
+
     def __str__(self) -> str:
         return (f"[{self.claim} · {self.name}] {self.statement}\n"
                 f"    {sp.sstr(self.lhs)} = {sp.sstr(self.rhs)}\n"
@@ -89,8 +95,18 @@ class Derivation:
     def latex(self) -> str:
         return "\n".join(f"% {s.name}\n{s.latex()}" for s in self.steps)
 
+    def _repr_markdown_(self) -> str:
+        """Rendered in notebooks: every step as an equation with its certificate."""
+        head = f"### {self.claim}: {len(self.steps)} steps, {'all certified' if self.certified else 'NOT all certified'}"
+        return "\n\n".join([head] + [f"{i}. {step._repr_markdown_()}" for i, step in enumerate(self.steps, 1)])
+
     def __str__(self) -> str:
         return "\n".join(str(step) for step in self.steps)
+
+
+def _md_escape(text: str) -> str:
+    """Keep * and _ in statements (W*, G_i) literal when rendered as Markdown."""
+    return re.sub(r"([*_`])", r"\\\1", text)
 
 
 # --------------------------------------------------------------------------------------------
