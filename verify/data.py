@@ -1,16 +1,109 @@
-"""Real data: scikit-learn's digits (1797 × 64, 10 classes, shipped with the package, no download).
+"""Data sets for the experiments: arrays in, arrays out, behind one loader interface.
 
-scikit-learn is an optional extra (``pip install 'kernel-flows[data]'``; the ``test`` extra includes it);
-without it :func:`load_digits` raises an ImportError naming the extra. Loaders return plain arrays:
-X (d × n, columns = samples), labels (n,) and images (n × 8 × 8).
+A loader is any function ``loader(n, seed) -> (X, labels)`` with X d × n (columns = samples) and
+integer labels (n,) in 0..C−1; :func:`register_loader` adds one, :func:`load` returns a
+:class:`Dataset`. Built in:
 
+- ``"digits"``: scikit-learn's digits (1797 × 64, 10 classes, shipped with scikit-learn, no download).
+  scikit-learn is an optional extra (``pip install 'kernel-flows[data]'``; the ``test`` extra includes
+  it); without it loading raises an ImportError naming the extra.
+- ``"gaussian-mixture"``: 10 balanced Gaussian classes in 64 dimensions (unit covariance, means at
+  distance 3 along random directions), the synthetic twin of digits.
+
+>>> data = load("gaussian-mixture", n=40, seed=0)
+>>> data.X.shape, data.C, data.Y.shape
+((64, 40), 10, (10, 40))
+>>> train, test = data.split(30, seed=0)
+>>> train.n, test.n
+(30, 10)
 >>> X, labels, images = load_digits(n=50, seed=0)
 >>> X.shape, images.shape, sorted(set(labels.tolist()))[:3]
 ((64, 50), (50, 8, 8), [0, 1, 2])
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """X (d × n, columns = samples), integer labels (n,) in 0..C−1, and the number of classes C."""
+
+    name: str
+    X: np.ndarray
+    labels: np.ndarray
+    C: int
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def Y(self) -> np.ndarray:
+        """One-hot targets, C × n."""
+        return np.eye(self.C)[:, self.labels]
+
+    def subset(self, index) -> Dataset:
+        return Dataset(self.name, self.X[:, index], self.labels[index], self.C)
+
+    def split(self, n_train: int, seed: int = 0) -> tuple[Dataset, Dataset]:
+        """A random split into ``n_train`` training samples and the rest (held out)."""
+        if not 1 <= n_train < self.n:
+            raise ValueError(f"n_train must be in 1..{self.n - 1} (the data set has {self.n} samples), got {n_train}")
+        order = np.random.default_rng(seed).permutation(self.n)
+        return self.subset(np.sort(order[:n_train])), self.subset(np.sort(order[n_train:]))
+
+    def normalised(self, reference: Dataset | None = None) -> Dataset:
+        """Inputs centred and scaled to mean squared norm 1, with the statistics of ``reference``
+        (default: this data set) so that held-out data get the training set's transform."""
+        ref = self if reference is None else reference
+        centre = ref.X.mean(axis=1, keepdims=True)
+        scale = np.sqrt(np.mean(np.sum((ref.X - centre) ** 2, axis=0)))
+        return Dataset(self.name, (self.X - centre) / scale, self.labels, self.C)
+
+
+def from_arrays(X, labels, name: str = "arrays") -> Dataset:
+    """A :class:`Dataset` from X (d × n) and integer labels (n,) covering 0..C−1."""
+    X = np.asarray(X, dtype=float)
+    labels = np.asarray(labels)
+    if X.ndim != 2 or not np.all(np.isfinite(X)):
+        raise ValueError(f"X must be a finite d × n array (columns = samples), got shape {X.shape}")
+    if labels.shape != (X.shape[1],) or labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must be {X.shape[1]} integers (one per column of X), got shape {labels.shape}, "
+                         f"dtype {labels.dtype}")
+    C = int(labels.max()) + 1 if labels.size else 0
+    if labels.size == 0 or labels.min() < 0 or C < 2:
+        raise ValueError("labels must be non-negative class indices with at least two classes")
+    return Dataset(name, X, labels.astype(int), C)
+
+
+LOADERS: dict[str, Callable] = {}
+
+
+def register_loader(name: str, loader: Callable) -> None:
+    """Make ``load(name, ...)`` call ``loader(n, seed) -> (X, labels)``."""
+    if not callable(loader):
+        raise TypeError(f"loader must be callable as loader(n, seed), got {type(loader).__name__}")
+    LOADERS[name] = loader
+
+
+def load(name: str, n: int | None = None, seed: int = 0) -> Dataset:
+    """The data set ``name`` (see :data:`LOADERS`) with n samples (None: the loader's default)."""
+    if name not in LOADERS:
+        raise ValueError(f"unknown data set {name!r}; known: {', '.join(sorted(LOADERS))}")
+    X, labels = LOADERS[name](n, seed)
+    return from_arrays(X, labels, name)
+
+
+def _gaussian_mixture(n, seed, C: int = 10, d: int = 64):
+    from verify.instances import gaussian_mixture
+
+    n = 1797 if n is None else n
+    X, Y = gaussian_mixture(np.random.default_rng(seed), n, C, d)
+    return X, np.argmax(Y, axis=0)
 
 
 def load_digits(n: int | None = None, seed: int = 0):
@@ -55,3 +148,7 @@ def augmentation_graph(images: np.ndarray, k: int, shifts=((0, 0), (1, 0), (-1, 
     A = np.zeros((n, n))
     A[np.repeat(np.arange(n), k), nearest.ravel()] = 1.0
     return np.maximum(A, A.T)
+
+
+register_loader("digits", lambda n, seed: load_digits(n, seed)[:2])
+register_loader("gaussian-mixture", _gaussian_mixture)
