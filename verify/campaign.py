@@ -21,10 +21,12 @@ class ClaimResult:
     seconds: float
 
 
-def parse_claims(text: str | None) -> list[str]:
-    """Claim ids from "T1,T3" (None or "all": every registered claim); ValueError naming unknown ids."""
+def parse_claims(text: str | None, profile: str = "quick") -> list[str]:
+    """Claim ids from "T1,T3" (None or "all": every registered claim whose ``profiles`` include ``profile``);
+    ValueError naming unknown ids."""
     if text is None or text.strip().lower() == "all":
-        return sorted(registry.REGISTRY, key=lambda c: (not c[1:].isdigit(), int(c[1:]) if c[1:].isdigit() else 0, c))
+        chosen = [c for c, claim in registry.REGISTRY.items() if profile in claim.profiles]
+        return sorted(chosen, key=lambda c: (not c[1:].isdigit(), int(c[1:]) if c[1:].isdigit() else 0, c))
     ids = [part.strip().upper() for part in text.split(",") if part.strip()]
     if not ids:
         raise ValueError("--claims is empty; give ids like T1,T2 or 'all'")

@@ -67,7 +67,7 @@ def _verify(args) -> int:
     for path in args.claims_file:
         _load_claims_file(path)
     try:
-        claim_ids = campaign.parse_claims(args.claims)
+        claim_ids = campaign.parse_claims(args.claims, args.profile)
         profile = campaign.check_profile(args.profile)
         out = report.prepare_output(args.out)
     except ValueError as exc:

@@ -325,6 +325,8 @@ class TrainingRecord:
     model: _Model
     batch_size: int | None
     lr: float
+    #: what ``observe(model)`` returned at each recorded step (empty without ``observe``)
+    observations: tuple = ()
 
 
 def _count(name, value, low, high=None) -> int:
@@ -345,7 +347,7 @@ def _recorded_steps(steps: int, record_every: int | None) -> np.ndarray:
 
 
 def train(model: _Model, loss, X, Y, *, steps: int, lr: float, batch_size: int | None = None, seed: int = 0,
-          record_every: int | None = None) -> TrainingRecord:
+          record_every: int | None = None, observe=None) -> TrainingRecord:
     """Gradient descent θ ← θ − η ∇L on L = Σ_i ℓ(f_i, y_i) + Σ (decay/2)‖θ‖².
 
     ``batch_size=None``: full batch. Otherwise each step draws a minibatch B of ``batch_size`` samples
@@ -354,7 +356,8 @@ def train(model: _Model, loss, X, Y, *, steps: int, lr: float, batch_size: int |
 
     X: the model's inputs (None for the :class:`UFM`); Y: C × n targets; ``steps`` ≥ 1; η = ``lr`` > 0;
     ``batch_size`` in 1..n. Records at steps 0, ``record_every``, 2·``record_every``, … and at the last
-    step (only first and last when ``record_every`` is None). Returns a :class:`TrainingRecord`
+    step (only first and last when ``record_every`` is None); ``observe(model)``, if given, is called at
+    each recorded step and its results kept in ``observations``. Returns a :class:`TrainingRecord`
     with the trained model. FloatingPointError if the iteration diverges (η too large).
     """
     if not isinstance(model, _Model):
@@ -372,13 +375,19 @@ def train(model: _Model, loss, X, Y, *, steps: int, lr: float, batch_size: int |
     marks = _recorded_steps(steps, record_every)
     rng = np.random.default_rng(seed)
 
-    def observe(current):
+    if observe is not None and not callable(observe):
+        raise TypeError(f"observe must be callable as observe(model), got {type(observe).__name__}")
+    observations = []
+
+    def record(current):
         Phi = current._forward(Xv)[0]
+        if observe is not None:
+            observations.append(observe(current))
         return total(current.W @ Phi, Y) + current.decay_penalty(), Phi.T @ Phi
 
     losses, kernels = [], []
     if marks[0] == 0:
-        value, K = observe(model)
+        value, K = record(model)
         losses.append(value)
         kernels.append(K)
     next_mark = 1
@@ -391,13 +400,13 @@ def train(model: _Model, loss, X, Y, *, steps: int, lr: float, batch_size: int |
         update = model._add_decay(data)
         model = model._stepped({name: getattr(model, name) - lr * g for name, g in update.items()})
         if step == marks[next_mark]:
-            value, K = observe(model)
+            value, K = record(model)
             if not np.isfinite(value):
                 raise FloatingPointError(f"training diverged at step {step} (objective {value}); lower lr = {lr:g}")
             losses.append(value)
             kernels.append(K)
             next_mark += 1
-    return TrainingRecord(marks, np.array(losses), np.stack(kernels), model, batch_size, lr)
+    return TrainingRecord(marks, np.array(losses), np.stack(kernels), model, batch_size, lr, tuple(observations))
 
 
 def minibatch_gradient(model: _Model, loss, X, Y, batch) -> dict[str, np.ndarray]:

@@ -49,6 +49,12 @@ class Tolerances:
     #: defect (e.g. the kernel's trace fraction outside the top-C eigenspace) is at most this; fixed in
     #: advance for every experiment, never adjusted to a result
     approximate: float = 0.05
+    #: observed order of convergence log₂(e(η)/e(η/2)) of a discretisation against its flow: within this of
+    #: the scheme's order (explicit Euler: 1)
+    convergence_order: float = 0.25
+    #: an algebraic identity evaluated in float64 (e.g. held-out mse = bias² + variance, per-mode parts summing
+    #: to their total): relative residual below this; only rounding separates the two sides
+    round_off: float = 1e-12
 
 
 TOL = Tolerances()

@@ -37,6 +37,8 @@ class Claim:
     statement: str
     assumptions: str
     check: Callable[[Context], object]
+    #: the profiles whose default selection ("all") includes this claim; ``--claims`` runs it in any profile
+    profiles: tuple[str, ...] = PROFILES
 
 
 REGISTRY: dict[str, Claim] = {}
@@ -58,3 +60,4 @@ def get(claim_id: str) -> Claim:
 
 # the claim families register themselves on import
 from verify.claims import coupled, kernel_ode, noise, rank, readout, ssl, stability, water_filling  # noqa: E402,F401,I001
+from verify.claims import real_networks  # noqa: E402,F401,I001
