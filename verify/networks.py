@@ -280,9 +280,9 @@ class TwoLayer(_Model):
     @classmethod
     def random(cls, rng: np.random.Generator, d: int, m: int, C: int, lam: float, mu: float,
                activation: str = "relu", scale: float = 1.0) -> TwoLayer:
-        """A ~ N(0, scale²/d), b ~ N(0, 0.1²), W ~ N(0, scale²/m)."""
+        """A ~ N(0, scale²/d), b ~ N(0, 0.1²·scale²), W ~ N(0, scale²/m)."""
         A = scale * rng.standard_normal((m, d)) / np.sqrt(d)
-        b = 0.1 * rng.standard_normal(m)
+        b = 0.1 * scale * rng.standard_normal(m)
         W = scale * rng.standard_normal((C, m)) / np.sqrt(m)
         return cls(A=A, b=b, W=W, lam=lam, mu=mu, activation=activation)
 
@@ -379,11 +379,14 @@ def train(model: _Model, loss, X, Y, *, steps: int, lr: float, batch_size: int |
         raise TypeError(f"observe must be callable as observe(model), got {type(observe).__name__}")
     observations = []
 
-    def record(current):
+    def record(current, step=0):
         Phi = current._forward(Xv)[0]
+        value = total(current.W @ Phi, Y) + current.decay_penalty()
+        if not np.isfinite(value):
+            raise FloatingPointError(f"training diverged at step {step} (objective {value}); lower lr = {lr:g}")
         if observe is not None:
             observations.append(observe(current))
-        return total(current.W @ Phi, Y) + current.decay_penalty(), Phi.T @ Phi
+        return value, Phi.T @ Phi
 
     losses, kernels = [], []
     if marks[0] == 0:
@@ -400,9 +403,8 @@ def train(model: _Model, loss, X, Y, *, steps: int, lr: float, batch_size: int |
         update = model._add_decay(data)
         model = model._stepped({name: getattr(model, name) - lr * g for name, g in update.items()})
         if step == marks[next_mark]:
-            value, K = record(model)
-            if not np.isfinite(value):
-                raise FloatingPointError(f"training diverged at step {step} (objective {value}); lower lr = {lr:g}")
+            with np.errstate(over="ignore", invalid="ignore"):
+                value, K = record(model, step)
             losses.append(value)
             kernels.append(K)
             next_mark += 1

@@ -3,7 +3,9 @@
 Nothing here is proved by the theory; each experiment returns numbers, a figure spec and a
 :class:`verify.findings.Finding` whose rule is fixed in advance. The learning rate follows one stated
 rule, η = LR_SCALE / n (the objective is a sum over n samples, so its curvature grows like n), and is
-never adjusted to a result.
+never adjusted to a result. Networks of width m > REFERENCE_WIDTH start at the scale √(REFERENCE_WIDTH/m) (both layers), so
+that K(0) = ΦᵀΦ, a sum over m units, has the same size at every width; without it the curvature, and
+the stable step, would change with m.
 
 - :func:`training_study`: the last-hidden-layer kernel K = ΦᵀΦ along training (numerical rank,
   effective rank, trace fraction outside the top-C eigenspace) and the neural-collapse metrics of
@@ -28,6 +30,8 @@ from verify.tolerances import TOL
 
 #: η = LR_SCALE / n for every network experiment (stable for inputs of mean squared norm 1)
 LR_SCALE = 1.0
+#: initial scale √(REFERENCE_WIDTH / m) above this width: the kernel at initialisation stops growing with m
+REFERENCE_WIDTH = 256
 
 
 def _loss(name: str, C: int):
@@ -44,7 +48,8 @@ def training_study(data, *, activation: str = "relu", width: int = 256, decay: f
     ``batch_size``) for ``steps`` steps of η = LR_SCALE/n on ``data`` (a :class:`verify.data.Dataset`, inputs
     normalised) and measure the kernel spectrum and the collapse metrics at ``records`` + 1 points."""
     C, n = data.C, data.n
-    model = TwoLayer.random(np.random.default_rng([seed, width]), data.X.shape[0], width, C, decay, decay, activation)
+    model = TwoLayer.random(np.random.default_rng([seed, width]), data.X.shape[0], width, C, decay, decay, activation,
+                            scale=min(1.0, np.sqrt(REFERENCE_WIDTH / width)))
     record = train(model, _loss(loss, C), data.X, data.Y, steps=steps, lr=LR_SCALE / n, batch_size=batch_size,
                    seed=seed, record_every=max(1, steps // records),
                    observe=lambda m: (collapse_metrics(m.features(data.X), data.labels, C, m.W), m))
@@ -101,6 +106,11 @@ def hessian_study(data, model, during, *, label: str = "", loss: str = "squared"
             f"{label or data.name}: {name} outliers ≈ C = {C}", exact=count == C, defect=abs(count - C) / C,
             observed=f"{count} outliers (largest gap among the top {3 * C} eigenvalues)",
             property_="outlier count = C", defect_name="|count − C|/C")
+    overlap = result["gradient overlap top-C"]
+    result["overlap finding"] = findings.graded(
+        f"{label or data.name}: the gradient lies in the top-C Hessian subspace", exact=False, defect=1.0 - overlap,
+        observed=f"‖V_Cᵀg‖²/‖g‖² = {overlap:.3g} part-way through training",
+        property_="overlap 1 (never exactly)", defect_name="1 − overlap")
     return result
 
 

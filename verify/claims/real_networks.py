@@ -134,7 +134,7 @@ def check(ctx: Context):
                 and summary["decay"] == 1.0 and summary["training"] == "GD" and summary["loss"] == "squared":
             h = hessian_study(data, s["model"], s["models"][1], label=s["label"], seed=ctx.seed)
             curvature.append((summary["hidden"], h))
-            found += [h["hessian finding"].to_dict(), h["noise finding"].to_dict()]
+            found += [h[k].to_dict() for k in ("hessian finding", "overlap finding", "noise finding")]
     outliers = [{"hidden": hidden, "Hessian outliers": h["hessian outliers"],
                  "gradient overlap with top-C Hessian (1/8 of training)": h["gradient overlap top-C"],
                  "gradient-noise outliers": h["noise outliers"]} for hidden, h in curvature]
@@ -159,10 +159,10 @@ def figures(studies, curvature, data) -> list[dict]:
     first = [s for s in main if s["summary"]["width"] == smallest]
     x = first[0]["series"]["step"]
     floor = 1e-16
-    out = [{"name": "T10-trace-outside-top-C", "title": f"T10: {data.name}, width {smallest}: trace outside the top-C eigenspace",
+    out = [{"name": "trace-outside-top-C", "title": f"T10: {data.name}, width {smallest}: trace outside the top-C eigenspace",
             "xlabel": "GD step", "ylabel": "fraction of tr K", "x": x, "logy": True,
             "series": {s["summary"]["hidden"]: [max(v, floor) for v in s["series"]["outside top-C"]] for s in first}},
-           {"name": "T10-collapse", "title": f"T10: {data.name}, width {smallest}: NC1 = tr(Σ_W Σ_B⁺)/C over training",
+           {"name": "collapse", "title": f"T10: {data.name}, width {smallest}: NC1 = tr(Σ_W Σ_B⁺)/C over training",
             "xlabel": "GD step", "ylabel": "NC1", "x": x, "logy": True,
             "series": {s["summary"]["hidden"]: s["series"]["NC1"] for s in first}}]
     widths = sorted({s["summary"]["width"] for s in main})
@@ -173,11 +173,11 @@ def figures(studies, curvature, data) -> list[dict]:
             series[f"{hidden}: effective rank"] = [by_width[w]["effective rank"] for w in widths]
             series[f"{hidden}: numerical rank"] = [by_width[w]["numerical rank"] for w in widths]
         series["C"] = [data.C] * len(widths)
-        out.append({"name": "T10-rank-vs-width", "title": f"T10: {data.name}: last-layer kernel rank against width",
+        out.append({"name": "rank-vs-width", "title": f"T10: {data.name}: last-layer kernel rank against width",
                     "xlabel": "width m", "ylabel": "rank", "x": widths, "logx": True, "logy": True, "series": series,
                     "styles": {"C": "k--"}})
-    for key, name, title in (("hessian top", "T10-hessian-spectrum", "Hessian: top 3C eigenvalues"),
-                             ("noise top", "T10-noise-spectrum", "gradient-noise covariance: top eigenvalues")):
+    for key, name, title in (("hessian top", "hessian-spectrum", "Hessian: top 3C eigenvalues"),
+                             ("noise top", "noise-spectrum", "gradient-noise covariance: top eigenvalues")):
         if curvature:
             size = min(len(h[key]) for _, h in curvature)
             out.append({"name": name, "title": f"T10: {data.name}, {title} (C = {data.C})", "xlabel": "index",
