@@ -73,3 +73,14 @@ def test_failed_certificate_renders_as_failed():
     failed = certify_values("2 = 3", [("constant", sp.Integer(2), sp.Integer(3))])
     step = Step("T0", "wrong", "two is three", sp.Integer(2), sp.Integer(3), failed)
     assert not failed.passed and "✘" in step._repr_markdown_() and "FAILED" in step._repr_markdown_()
+
+
+def test_statement_sides_render_as_text_and_relations_without_a_false_equals():
+    import theory
+
+    increment = theory.derive_noise().step("kernel increment").latex()
+    assert r"\text{rank dK} \le" in increment and "=" not in increment
+    threshold = theory.water_filling(theory.losses.squared(2)).step("threshold").latex()
+    assert r"\iff" in threshold and " = " not in threshold
+    plain = theory.derive_readout(theory.losses.squared(2)).step("output gradient").latex()
+    assert r"\text" not in plain and "f_{1}" in plain

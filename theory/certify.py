@@ -63,7 +63,14 @@ class Step:
     certificate: Certificate
 
     def latex(self) -> str:
-        return f"{sp.latex(self.lhs)} = {sp.latex(self.rhs)}"
+        """lhs = rhs; a side that is a statement in words (a symbol named "rank dK") is set as text, and a
+        side that is itself a relation ("f'(0) > 0", "<= 2C") is joined without a false "="."""
+        lhs, rhs = _latex_side(self.lhs), _latex_side(self.rhs)
+        left_rel, right_rel = _is_relation(self.lhs), _is_relation(self.rhs)
+        if right_rel and _name(self.rhs).lstrip().startswith(("<", ">", "=")):
+            return f"{lhs} {rhs}"
+        joiner = r"\iff" if left_rel and right_rel else "="
+        return f"{lhs} {joiner} {rhs}"
 
     def _repr_markdown_(self) -> str:
         """Rendered in notebooks: name, statement, the equation and its certificate."""
@@ -102,6 +109,33 @@ class Derivation:
 
     def __str__(self) -> str:
         return "\n".join(str(step) for step in self.steps)
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*'*(_[A-Za-z0-9_{},]+)?")
+_RELATION = re.compile(r"<=|>=|<|>|=|≤|≥")
+_TEX_RELATIONS = {"<=": r"\le", ">=": r"\ge", "≤": r"\le", "≥": r"\ge"}
+
+
+def _name(expr) -> str:
+    return expr.name if isinstance(expr, sp.Symbol) else ""
+
+
+def _is_relation(expr) -> bool:
+    return isinstance(expr, (sp.core.relational.Relational,)) or bool(_RELATION.search(_name(expr)))
+
+
+def _as_text(name: str) -> str:
+    """A symbol named by a phrase, set upright; relations as TeX so MathJax renders them."""
+    parts = re.split(r"(<=|>=|≤|≥)", name)
+    return " ".join(_TEX_RELATIONS.get(p, r"\text{" + p.strip() + "}") for p in parts if p.strip())
+
+
+def _latex_side(expr) -> str:
+    if isinstance(expr, sp.Symbol) and not _PLAIN_NAME.fullmatch(expr.name):
+        return _as_text(expr.name)
+    odd = {s: sp.Symbol(_as_text(s.name)) for s in getattr(expr, "free_symbols", ())
+           if isinstance(s, sp.Symbol) and not _PLAIN_NAME.fullmatch(s.name)}
+    return sp.latex(expr.xreplace(odd) if odd else expr)
 
 
 def _md_escape(text: str) -> str:

@@ -66,9 +66,9 @@ class NoiseStructure(Derivation):
         steps = [
             Step("T7", "sampling weights without replacement",
                  "P(i∈B) = b/n, P(i,j∈B) = b(b−1)/(n(n−1)) ⇒ Σ_c = κ(I − 11ᵀ/n), κ = n(n−b)/(b(n−1))",
-                 sp.Symbol("Sigma_c"), kappa, self._certify_weights(kappa, False, consistent)),
+                 sp.Symbol("kappa"), kappa, self._certify_weights(kappa, False, consistent)),
             Step("T7", "sampling weights with replacement", "multinomial counts ⇒ Σ_c = (n/b)(I − 11ᵀ/n)",
-                 sp.Symbol("Sigma_c"), kappa_w, self._certify_weights(kappa_w, True, True)),
+                 sp.Symbol("kappa"), kappa_w, self._certify_weights(kappa_w, True, True)),
         ]
         rng = random.Random(seed)
         self.second_moment_scale = sp.factor(kappa * (1 - 1 / n))
