@@ -135,8 +135,8 @@ def test_derive_t2_prints_certified_steps(capsys):
 
 
 def test_derive_unknown_claim_exits_2(capsys):
-    assert main(["derive", "T9"]) == 2
-    assert "T9" in _assert_one_line_error(capsys)
+    assert main(["derive", "T99"]) == 2
+    assert "T99" in _assert_one_line_error(capsys)
 
 
 def test_derive_latex_prints_latex(capsys):

@@ -19,6 +19,9 @@ EXPECTED_STEPS = {
            "kernel increment"],
     "T8": ["energy gradient", "commuting reduction", "fixed points", "threshold and stability"],
     "T6": ["decoupling", "pair rate", "diagonal rate", "water-filled is stable", "empty fillable mode is unstable"],
+    "T9": ["fixed-feature kernel", "orthonormal rows", "penalty", "Woodbury", "resolvent", "push-through",
+           "reduced objective", "compressed flow", "compressed steady state", "kernel-ridge predictor",
+           "degrees of freedom", "soft thresholding", "fixed-kernel bias and variance"],
 }
 CASES = [(claim, C, step) for claim, steps in EXPECTED_STEPS.items() for C in (1, 2, 3) for step in steps]
 

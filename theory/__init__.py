@@ -8,6 +8,7 @@ True
 from theory import losses, notation
 from theory.certify import Certificate, Derivation, Step
 from theory.coupled import derive_coupled
+from theory.fixed_features import derive_fixed_features
 from theory.gradients import derive_gradients
 from theory.kernel_ode import derive_kernel_ode
 from theory.noise import derive_noise
@@ -28,6 +29,7 @@ DERIVATIONS = {
     "T6": ("linearisation at commuting points", lambda C=2: linearisation_at_commuting_points(losses.squared(C))),
     "T7": ("SGD noise structure", lambda C=2: derive_noise()),
     "T8": ("self-supervised Laplacian filter", lambda C=2: ssl_filter()),
+    "T9": ("fixed-feature compression (orthonormal Ψ): T2/T3 in p dimensions with labels YΨᵀ", lambda C=2: derive_fixed_features(C)),
 }
 
 __all__ = ["Certificate", "DERIVATIONS", "Derivation", "ReadoutNotEliminable", "Step", "derive_coupled", "derive_gradients", "derive_noise",

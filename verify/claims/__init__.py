@@ -59,5 +59,5 @@ def get(claim_id: str) -> Claim:
 
 
 # the claim families register themselves on import
-from verify.claims import coupled, kernel_ode, noise, rank, readout, ssl, stability, water_filling  # noqa: E402,F401,I001
+from verify.claims import compression, coupled, kernel_ode, noise, rank, readout, ssl, stability, water_filling  # noqa: E402,F401,I001
 from verify.claims import real_networks  # noqa: E402,F401,I001
