@@ -149,7 +149,8 @@ class FixedFeatureCompression(Derivation):
         contracted = contract(woodbury, (Psi, Psi.T), I_p)
         self.resolvent = (Psi.T * (M + lam * I_p).I * Psi + (nt.I_n - Psi.T * Psi) / lam)
         steps.append(Step("T9", "resolvent",
-                          f"ΨΨᵀ = I_p and (M + λI)⁻¹M = {split} give (K + λI)⁻¹ = Ψᵀ(M + λI)⁻¹Ψ + (I − ΨᵀΨ)/λ",
+                          "ΨΨᵀ = I_p and (M + λI)⁻¹M = I − λ(M + λI)⁻¹ (derived as a scalar function of the "
+                          "eigenvalue of M) give (K + λI)⁻¹ = Ψᵀ(M + λI)⁻¹Ψ + (I − ΨᵀΨ)/λ",
                           resolvent, self.resolvent,
                           certify_values("(K + λI)⁻¹: Woodbury with ΨΨᵀ = I_p, split, and the closed form",
                                          self._pairs(sizes, seed + 4, [("Woodbury with ΨΨᵀ → I_p", resolvent,

@@ -105,7 +105,7 @@ def hessian_study(data, model, during, *, label: str = "", loss: str = "squared"
         result[f"{name} finding"] = findings.graded(
             f"{label or data.name}: {name} outliers ≈ C = {C}", exact=count == C, defect=abs(count - C) / C,
             observed=f"{count} outliers (largest gap among the top {3 * C} eigenvalues)",
-            property_="outlier count = C", defect_name="|count − C|/C")
+            property_="outlier count = C", defect_name="abs(count − C)/C")
     overlap = result["gradient overlap top-C"]
     result["overlap finding"] = findings.graded(
         f"{label or data.name}: the gradient lies in the top-C Hessian subspace", exact=False, defect=1.0 - overlap,

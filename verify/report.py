@@ -115,7 +115,7 @@ def markdown(data: dict) -> str:
 
 def _table(rows: list[dict]) -> list[str]:
     keys = list(dict.fromkeys(k for row in rows for k in row))
-    fmt = lambda x: f"{x:.3g}" if isinstance(x, float) else str(x)  # noqa: E731
+    fmt = lambda x: f"{x:.3g}" if isinstance(x, float) else str(x).replace("|", "\\|")  # noqa: E731  (| ends a cell)
     return (["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
             + ["| " + " | ".join(fmt(row.get(k, "")) for k in keys) + " |" for row in rows])
 
