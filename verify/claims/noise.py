@@ -117,7 +117,27 @@ def check(ctx: Context):
                        "two-layer ReLU: per-sample gradient covariance in parameter space (measured, not judged)":
                            gradient_noise_outliers(ctx.seed, **({"classes": (3,), "steps": 5000}
                                                                 if ctx.profile == "quick" else {})),
-                       "figures": [figure]})
+                       "figures": [figure, _spectrum_figure(ctx)]})
+
+
+def _spectrum_figure(ctx: Context) -> dict:
+    """Eigenvalues of E[ξξᵀ] (m = 64, C = 3) for squared and cross-entropy losses, against isotropic noise."""
+    rng = ctx.rng(24)
+    C, n, m = 3, 20, 64
+    Y = instances.one_hot_labels(rng, n, C)
+    Phi, W = rng.standard_normal((m, n)), rng.standard_normal((C, m)) / np.sqrt(m)
+    series = {}
+    for label, loss in (("squared loss", theory.losses.squared(C)),
+                        ("softmax cross-entropy", theory.losses.softmax_cross_entropy(C))):
+        eig = np.zeros(m)
+        sv = np.linalg.svd(noise_factor(loss, Phi, W, Y, 5), compute_uv=False) ** 2
+        eig[:min(m, sv.size)] = sv[:m]
+        series[label] = list(np.maximum(eig / eig[0], 1e-18))
+    iso = np.linalg.eigvalsh(np.cov(rng.standard_normal((m, 4 * m))))[::-1]
+    series["isotropic noise"] = list(iso / iso[0])
+    return {"name": "noise-spectrum", "title": f"T7: spectrum of E[ξξᵀ] (m = {m}, C = {C}): ≤ C non-zero (C − 1 for CE)",
+            "xlabel": "index", "ylabel": "eigenvalue / largest (floor 1e-18)", "x": list(range(1, m + 1)),
+            "logy": True, "series": series, "styles": {"isotropic noise": "k--"}}
 
 
 def _width_sweep(ctx: Context) -> dict:
