@@ -124,3 +124,28 @@ def test_products_with_sum_factors_keep_their_parentheses():
     rng = np.random.default_rng(0)
     Kn, Sn = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
     assert relative_error(f(Kn, Sn, 0.7), (Sn + 0.7 * np.eye(3)) @ Kn) <= TOL.generated_code
+
+
+def test_no_inverse_is_formed_for_the_kernel_ode():
+    """One solve against the C label columns, shared by both terms (K + λI is symmetric because K is)."""
+    source = inspect.getsource(compiled_rhs(3))
+    assert "inv(" not in source and source.count("numpy.linalg.solve(") == 1
+
+
+@pytest.mark.parametrize("name", ["bare", "left", "right", "both sides", "transposed", "trace", "two inverses"])
+def test_inverses_in_every_position_match_numpy(name):
+    """Generated code with inverses left, right, alone, transposed, inside a trace, nested: against NumPy."""
+    from theory.notation import Y
+
+    A = K + lam * I_n
+    exprs = {"bare": A.I, "left": A.I * Y.T, "right": Y * A.I, "both sides": Y * A.I * K * A.I * Y.T,
+             "transposed": (Y * A.I).T * Y, "trace": sp.Trace(A.I * K), "two inverses": (K + 2 * lam * I_n).I * A.I * Y.T}
+    rng = np.random.default_rng(4)
+    K_, Y_ = rng.standard_normal((6, 6)), rng.standard_normal((2, 6))
+    K_ = K_ @ K_.T
+    A_ = np.linalg.inv(K_ + 0.3 * np.eye(6))
+    expected = {"bare": A_, "left": A_ @ Y_.T, "right": Y_ @ A_, "both sides": Y_ @ A_ @ K_ @ A_ @ Y_.T,
+                "transposed": (Y_ @ A_).T @ Y_, "trace": np.trace(A_ @ K_),
+                "two inverses": np.linalg.inv(K_ + 0.6 * np.eye(6)) @ A_ @ Y_.T}
+    value = generate(exprs[name], (K, Y, lam))(K_, Y_, 0.3)
+    assert relative_error(np.asarray(value), expected[name]) < TOL.generated_code

@@ -3,6 +3,11 @@
 The printer resolves symbolic sizes (``Identity(n)``) from the shapes of the arguments at run
 time and evaluates products of three or more matrices with ``numpy.linalg.multi_dot``, which picks
 the cheapest parenthesisation (an n×C·C×n chain never becomes an n³ product it does not need).
+Inverses inside products are not formed: A⁻¹ takes its thinner neighbour into one
+``numpy.linalg.solve`` (A⁻¹X, or XA⁻¹ = (A⁻ᵀXᵀ)ᵀ, which is A⁻¹Xᵀ again when A is symmetric because
+it is built from the symmetric symbols K, S, L), and equal solves are computed once — the kernel ODE
+costs one solve against the C label columns, like a hand-written right-hand side. (NumPy only: SciPy's
+LU routines run on a second BLAS whose threads fight NumPy's on small machines.)
 
 Backends: ``"numpy"`` (always). ``"numba"`` (optional extra ``kernel-flows[numba]``) jit-compiles the
 NumPy code; asking for it without numba installed raises :class:`BackendUnavailable` naming the
@@ -22,6 +27,8 @@ from collections.abc import Callable, Sequence
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
+
+from theory import notation as nt
 
 BACKENDS = ("numpy", "numba", "auto")
 
@@ -58,6 +65,9 @@ class _MatrixPrinter(NumPyPrinter):
     def _print_Identity(self, expr):
         return f"numpy.eye({self._print(expr.rows)})"
 
+    def _print__Solve(self, expr):
+        return f"numpy.linalg.solve({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
     def _print_Trace(self, expr):
         return f"numpy.trace({self._print(expr.arg)})"
 
@@ -71,6 +81,32 @@ class _MatrixPrinter(NumPyPrinter):
         else:
             body = factors[0]
         return body if scalar == 1 else f"(({self._print(scalar)})*{body})"
+
+
+class _Solve(sp.MatrixExpr):
+    """A⁻¹X as one ``numpy.linalg.solve`` (``args`` = (A, X))."""
+
+    @property
+    def shape(self):
+        return (self.args[0].shape[0], self.args[1].shape[1])
+
+
+#: sizes used only to decide which neighbour of an inverse is thinner (C outputs ≪ m, p features ≪ n samples)
+_TYPICAL_SIZE = {nt.C: 10, nt.m: 10 ** 4, nt.p: 10 ** 4, nt.n: 10 ** 6}
+#: matrix symbols that are symmetric by construction (kernels, label Gram, Laplacian); callers validate it
+SYMMETRIC = frozenset(s for s in (nt.K, nt.S, getattr(nt, "L", nt.K)) if isinstance(s, sp.MatrixSymbol))
+
+
+def _size(dim) -> float:
+    try:
+        return float(sp.sympify(dim).subs(_TYPICAL_SIZE))
+    except (TypeError, ValueError):
+        return float("inf")
+
+
+def _is_symmetric(A, symmetric) -> bool:
+    transposes = {sp.Transpose(s): s for s in symmetric}
+    return A.T.xreplace(transposes) == A.xreplace(transposes)
 
 
 def _flatten_product(expr) -> tuple[sp.Expr, list]:
@@ -89,15 +125,52 @@ def _flatten_product(expr) -> tuple[sp.Expr, list]:
     return sp.Mul(*scalars), mats
 
 
-def _inverse_cse(expr):
-    """Common subexpressions for lambdify: only matrix inverses are hoisted into variables.
+def _inverse_cse(expr, symmetric=frozenset()):
+    """Common subexpressions for lambdify: only solves and inverses are hoisted into variables.
 
-    Hoisting whole products (SymPy's default cse) would cut matrix chains into pieces and stop
-    ``multi_dot`` from choosing a cheap order (K·(R·Yᵀ)·(Y·R) costs O(n²C), (K·R)·… costs O(n³)).
+    In a product, A⁻¹ and its thinner neighbour become one hoisted solve (equal solves shared);
+    an inverse with no matrix neighbour is hoisted as ``inv``. Hoisting whole products (SymPy's
+    default cse) would cut matrix chains into pieces and stop ``multi_dot`` from choosing a cheap
+    order (K·(R·Yᵀ)·(Y·R) costs O(n²C), (K·R)·… costs O(n³)).
     """
-    replacements, mapping = [], {}
+    replacements, mapping, solves = [], {}, {}
+
+    def solved(A, X):
+        key = (A, X)
+        if key not in solves:
+            symbol = sp.MatrixSymbol(f"sol{len(solves)}", A.shape[0], X.shape[1])
+            solves[key] = symbol
+            replacements.append((symbol, _Solve(A, X)))
+        return solves[key]
+
+    def chain(node):
+        scalar, mats = _flatten_product(node)
+        mats = [sp.Inverse(hoist(m.arg)) if isinstance(m, sp.Inverse) else hoist(m) for m in mats]
+        changed = True
+        while changed:
+            changed = False
+            for i, factor in enumerate(mats):
+                if not isinstance(factor, sp.Inverse):
+                    continue
+                A = factor.arg
+                right = mats[i + 1] if i + 1 < len(mats) and not isinstance(mats[i + 1], sp.Inverse) else None
+                left = mats[i - 1] if i > 0 and not isinstance(mats[i - 1], sp.Inverse) else None
+                right_size = _size(right.shape[1]) if right is not None else float("inf")
+                left_size = _size(left.shape[0]) if left is not None else float("inf")
+                if right is not None and right_size <= left_size:
+                    mats[i:i + 2] = [solved(A, right)]
+                elif left is not None:  # X·A⁻¹ = (A⁻ᵀXᵀ)ᵀ
+                    mats[i - 1:i + 1] = [solved(A if _is_symmetric(A, symmetric) else A.T, left.T).T]
+                else:
+                    continue
+                changed = True
+                break
+        mats = [hoist(m) if isinstance(m, sp.Inverse) else m for m in mats]
+        return sp.MatMul(scalar, *mats) if len(mats) > 1 or scalar != 1 else mats[0]
 
     def hoist(node):
+        if isinstance(node, sp.MatMul) and node.has(sp.Inverse):
+            return chain(node)
         if isinstance(node, sp.Inverse):
             inner = hoist(node.arg)
             key = sp.Inverse(inner)
@@ -124,7 +197,9 @@ def generate(expr: sp.Basic, args: Sequence[sp.Basic], backend: str = "numpy") -
     call_args = [sp.MatrixSymbol(str(nm), *a.shape) if isinstance(a, sp.MatrixSymbol) else a
                  for a, nm in zip(args, names)]
     printer = _MatrixPrinter(_shape_sources(call_args))
-    function = sp.lambdify(call_args, renamed, modules="numpy", cse=_inverse_cse, printer=printer)
+    symmetric = frozenset(c for a, c in zip(args, call_args) if a in SYMMETRIC)
+    function = sp.lambdify(call_args, renamed, modules="numpy", printer=printer,
+                           cse=lambda e: _inverse_cse(e, symmetric))
     if backend == "numpy" or (backend == "auto" and not numba_available()):
         return function
     return _jit(function)
