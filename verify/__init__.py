@@ -10,6 +10,7 @@ True
 """
 from verify import instances
 from verify.coupled import coupled_flow, fixed_feature_flow, integrate_coupled_flow
+from verify.feature_flow import feature_steady_state, integrate_feature_flow
 from verify.flows import ConvergenceError, KernelTrajectory, SteadyState, integrate_kernel_flow, steady_state
 from verify.ground_truth import check_kernel_ode
 from verify.kernel_ode import drive_operator, kernel_ode_jacobian, kernel_ode_rhs
@@ -22,7 +23,7 @@ from verify.verdict import Verdict
 from verify.water_filling import time_to_reach, water_filling_spectrum
 
 __all__ = ["TOL", "ConvergenceError", "instances", "coupled_flow", "fixed_feature_flow", "integrate_coupled_flow", "KernelTrajectory", "SteadyState", "Verdict", "certified_rank",
-           "check_kernel_ode", "commuting_steady_states", "confirmed_rank", "drive_operator", "feature_noise_covariance",
+           "check_kernel_ode", "commuting_steady_states", "confirmed_rank", "drive_operator", "feature_noise_covariance", "feature_steady_state", "integrate_feature_flow",
            "integrate_kernel_flow", "kernel_ode_jacobian", "kernel_ode_rhs", "linear_stability", "numerical_rank",
            "predicted_linearisation_spectrum", "relative_error", "ssl_steady_state", "steady_state", "time_to_reach",
            "water_filling_spectrum"]
