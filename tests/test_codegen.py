@@ -84,6 +84,55 @@ def test_unknown_backend_is_a_value_error_naming_the_backends():
 def test_numba_backend_without_numba_names_the_extra():
     with pytest.raises(BackendUnavailable, match=r"kernel-flows\[numba\]"):
         generate(K * 2, (K,), backend="numba")
+
+
+HAS_CUPY = importlib.util.find_spec("cupy") is not None
+
+
+@pytest.mark.skipif(HAS_CUPY, reason="cupy is installed; the missing-extra error cannot occur")
+def test_cupy_backend_without_cupy_names_the_gpu_extra():
+    with pytest.raises(BackendUnavailable, match=r"kernel-flows\[gpu\]"):
+        generate(K * 2, (K,), backend="cupy")
+
+
+def _cupy_device_present() -> bool:
+    if not HAS_CUPY:
+        return False
+    import cupy
+
+    try:
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # a CUDA runtime without a device
+        return False
+
+
+@pytest.mark.skipif(not _cupy_device_present(), reason="needs cupy and a GPU")
+@pytest.mark.parametrize("n, C", [(50, 3), (400, 10)])
+def test_cupy_backend_matches_numpy_on_the_gpu(n, C):
+    import cupy
+
+    K_, Y_, lam_, mu_ = _instance(n, C, 0)
+    value = cupy.asnumpy(compiled_rhs(C, "cupy")(cupy.asarray(K_), cupy.asarray(Y_), lam_, mu_))
+    assert relative_error(value, compiled_rhs(C)(K_, Y_, lam_, mu_)) < TOL.generated_code
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="needs the numba extra")
+@pytest.mark.parametrize("n, C", [(20, 2), (60, 4)])
+def test_numba_backend_matches_numpy(n, C):
+    K_, Y_, lam_, mu_ = _instance(n, C, 1)
+    assert relative_error(compiled_rhs(C, "numba")(K_, Y_, lam_, mu_), compiled_rhs(C)(K_, Y_, lam_, mu_)) \
+        < TOL.generated_code
+
+
+def test_static_chain_order_multiplies_thin_factors_first():
+    """numba and CuPy lack multi_dot: chains are ordered at generation time with C ≪ n."""
+    from theory.notation import C, n
+    from verify.codegen import _chain_order
+
+    assert _chain_order([(n, C), (C, n), (n, n)]) == (0, (1, 2))
+    assert _chain_order([(n, n), (n, C), (C, n)]) == ((0, 1), 2)
+    assert _chain_order([(n, n), (n, C), (C, n), (n, n)]) in (((0, 1), (2, 3)), (0, (1, (2, 3))), ((0, (1, 2)), 3)) \
+        and _chain_order([(n, n), (n, C), (C, n), (n, n)]) == ((0, 1), (2, 3))
     assert issubclass(BackendUnavailable, ImportError)
 
 

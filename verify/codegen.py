@@ -10,8 +10,11 @@ costs one solve against the C label columns, like a hand-written right-hand side
 LU routines run on a second BLAS whose threads fight NumPy's on small machines.)
 
 Backends: ``"numpy"`` (always). ``"numba"`` (optional extra ``kernel-flows[numba]``) jit-compiles the
-NumPy code; asking for it without numba installed raises :class:`BackendUnavailable` naming the
-extra to install. ``"auto"`` uses numba when importable, NumPy otherwise.
+NumPy code; ``"cupy"`` (optional extra ``kernel-flows[gpu]``) runs the same code on a GPU with CuPy
+arrays in and out. Neither has ``multi_dot``, so for them products are parenthesised once, at
+generation time, by the matrix-chain rule with typical sizes (C ≪ m, p ≪ n). Asking for a backend
+whose library is missing raises :class:`BackendUnavailable` naming the extra to install. ``"auto"``
+uses numba when importable, NumPy otherwise.
 
 >>> import numpy as np, sympy as sp
 >>> from theory.notation import K, lam, I_n
@@ -30,7 +33,9 @@ from sympy.printing.numpy import NumPyPrinter
 
 from theory import notation as nt
 
-BACKENDS = ("numpy", "numba", "auto")
+BACKENDS = ("numpy", "numba", "cupy", "auto")
+#: the library each optional backend needs, and the extra that installs it
+OPTIONAL = {"numba": ("numba", "numba"), "cupy": ("cupy", "gpu")}
 
 
 class BackendUnavailable(ImportError):
@@ -52,10 +57,30 @@ def _argument_name(arg, position: int) -> str:
     return f"arg{position}"
 
 
+def _chain_order(shapes) -> tuple:
+    """Cheapest parenthesisation of a matrix chain (classic dynamic programme) with typical sizes:
+    nested tuples of factor indices, e.g. (0, (1, 2))."""
+    dims = [_size(shapes[0][0])] + [_size(s[1]) for s in shapes]
+    count = len(shapes)
+    cost = [[0.0] * count for _ in range(count)]
+    split = [[0] * count for _ in range(count)]
+    for length in range(1, count):
+        for i in range(count - length):
+            j = i + length
+            cost[i][j], split[i][j] = min((cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1], k)
+                                          for k in range(i, j))
+
+    def build(i, j):
+        return i if i == j else (build(i, split[i][j]), build(split[i][j] + 1, j))
+
+    return build(0, count - 1)
+
+
 class _MatrixPrinter(NumPyPrinter):
-    def __init__(self, shape_sources: dict, settings=None):
+    def __init__(self, shape_sources: dict, settings=None, static_chains: bool = False):
         super().__init__(settings or {})
         self._shape_sources = shape_sources
+        self._static_chains = static_chains
 
     def _print_Symbol(self, expr):
         if expr in self._shape_sources:
@@ -74,7 +99,12 @@ class _MatrixPrinter(NumPyPrinter):
     def _print_MatMul(self, expr):
         scalar, mats = _flatten_product(expr)
         factors = [f"({self._print(m)})" for m in mats]  # a factor may be a sum: never rely on precedence
-        if len(mats) >= 3:
+        if len(mats) >= 3 and self._static_chains:
+            def nested(node):
+                return factors[node] if isinstance(node, int) else f"({nested(node[0])} @ {nested(node[1])})"
+
+            body = nested(_chain_order([m.shape for m in mats]))
+        elif len(mats) >= 3:
             body = "numpy.linalg.multi_dot([{}])".format(", ".join(factors))
         elif len(mats) == 2:
             body = f"({factors[0]} @ {factors[1]})"
@@ -196,13 +226,21 @@ def generate(expr: sp.Basic, args: Sequence[sp.Basic], backend: str = "numpy") -
                              if isinstance(a, sp.MatrixSymbol)})
     call_args = [sp.MatrixSymbol(str(nm), *a.shape) if isinstance(a, sp.MatrixSymbol) else a
                  for a, nm in zip(args, names)]
-    printer = _MatrixPrinter(_shape_sources(call_args))
+    if backend == "auto":
+        backend = "numba" if numba_available() else "numpy"
+    if backend in OPTIONAL and importlib.util.find_spec(OPTIONAL[backend][0]) is None:
+        library, extra = OPTIONAL[backend]
+        raise BackendUnavailable(f"the {backend} backend needs {library}: pip install 'kernel-flows[{extra}]'")
+    printer = _MatrixPrinter(_shape_sources(call_args), static_chains=backend != "numpy")
     symmetric = frozenset(c for a, c in zip(args, call_args) if a in SYMMETRIC)
-    function = sp.lambdify(call_args, renamed, modules="numpy", printer=printer,
+    modules = "numpy"
+    if backend == "cupy":
+        import cupy  # optional extra: the printed numpy.* calls resolve to CuPy's
+
+        modules = [{"numpy": cupy}]
+    function = sp.lambdify(call_args, renamed, modules=modules, printer=printer,
                            cse=lambda e: _inverse_cse(e, symmetric))
-    if backend == "numpy" or (backend == "auto" and not numba_available()):
-        return function
-    return _jit(function)
+    return _jit(function) if backend == "numba" else function
 
 
 def numba_available() -> bool:
@@ -210,8 +248,6 @@ def numba_available() -> bool:
 
 
 def _jit(function: Callable) -> Callable:
-    if not numba_available():
-        raise BackendUnavailable("the numba backend needs numba: pip install 'kernel-flows[numba]'")
-    import numba  # optional extra
+    import numba  # optional extra (availability checked by generate)
 
     return numba.njit(cache=False)(function)

@@ -53,9 +53,15 @@ def kernel_ode_rhs(K, Y, lam, mu, *, backend: str = "numpy") -> np.ndarray:
     """dK/dt = K·D(K) + D(K)·K − 2μK with D(K) = λ(K + λI)⁻¹YᵀY(K + λI)⁻¹ (T2, squared loss).
 
     K: symmetric n × n kernel; Y: C × n targets; λ > 0 (readout ridge); μ ≥ 0 (feature decay).
+    ``backend``: "numpy", "numba", "cupy" (evaluated on the GPU, NumPy arrays in and out) or "auto".
     """
     K, Y, lam, mu = validate_problem(K, Y, lam, mu)
-    return compiled_rhs(Y.shape[0], backend)(K, Y, lam, mu)
+    rhs = compiled_rhs(Y.shape[0], backend)
+    if backend == "cupy":
+        import cupy  # optional extra; compiled_rhs has already said so if it is missing
+
+        return cupy.asnumpy(rhs(cupy.asarray(K), cupy.asarray(Y), lam, mu))
+    return rhs(K, Y, lam, mu)
 
 
 def drive_operator(K, Y, lam) -> np.ndarray:
