@@ -3,11 +3,18 @@
     python benchmarks/bench_core.py
 
 - derivations (T1+T2, T3, T6): cold (first call in the process) and cached;
-- generated kernel_ode_rhs against a hand-written NumPy right-hand side (np.linalg.solve);
-- steady_state at n = 100 and 200 against one numpy.linalg.eigh of the same size (the O(n³) floor).
+- generated kernel_ode_rhs against a hand-written NumPy right-hand side (np.linalg.solve), and the
+  numba backend against the NumPy one when numba is installed;
+- ``kflow verify --profile quick`` wall time (a subprocess, as a user runs it).
+
+steady_state and the feature-space engine have their own scripts (bench_steady_state.py,
+bench_feature_flow.py).
 """
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -50,14 +57,26 @@ def main():
         hand, _ = timed(lambda: hand_rhs(K, Y, 0.1, 0.05), repeat=5)
         rows.append((f"kernel_ode_rhs n={n}", f"generated/hand-written = {generated / hand:.2f} ({generated * 1e3:.2f} ms)"))
 
-    for n in (100, 200):
-        Y = instances.one_hot_labels(rng, n, 3)
-        K0 = instances.generic_kernel(rng, n)
-        kernel_ode_rhs(K0, Y, 0.1, 0.05)
-        floor, _ = timed(lambda: np.linalg.eigh(K0), repeat=5)
-        t, info = timed(lambda: steady_state(K0, Y, 0.1, 0.05, return_info=True))
-        rows.append((f"steady_state n={n} (λ=0.1, μ=0.05, C=3)",
-                     f"{t:.2f} s = {t / floor:.0f} × eigh; {info.method}, {info.nfev} rhs evaluations"))
+    from verify.codegen import numba_available
+
+    if numba_available():
+        for n in (100, 400):
+            Y = instances.one_hot_labels(rng, n, 10)
+            K = instances.generic_kernel(rng, n)
+            jit = compiled_rhs(10, "numba")
+            jit(K, Y, 0.1, 0.05)  # compile
+            fast, _ = timed(lambda: jit(K, Y, 0.1, 0.05), repeat=5)
+            plain, _ = timed(lambda: compiled_rhs(10)(K, Y, 0.1, 0.05), repeat=5)
+            rows.append((f"numba backend n={n}", f"numba/numpy = {fast / plain:.2f}"))
+    else:
+        rows.append(("numba backend", "not measured (pip install 'kernel-flows[numba]')"))
+
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "verify.cli", "verify", "--no-progress", "--out", out],
+                              capture_output=True, text=True)
+        wall = time.perf_counter() - start
+    rows.append(("kflow verify --profile quick", f"{wall:.1f} s wall, exit {done.returncode}"))
     width = max(len(r[0]) for r in rows)
     for label, value in rows:
         print(f"{label.ljust(width)}  {value}")
