@@ -11,7 +11,7 @@ costs more than it saves and the explicit DOP853 method is used.
 
 Steady states are declared by ‖dK/dt‖_F / max(‖K‖_F, 1e-8‖K0‖_F) < tol, never by a fixed end time. Explicit methods
 stall at a noise floor near 1e-10 (their step sits at the stability limit of the stiff modes),
-so :func:`steady_state` integrates until the residual reaches ``handoff`` (1e-6) and then solves
+so :func:`steady_state` integrates until the residual reaches ``handoff`` (1e-3) and then solves
 dK/dt = 0 by Newton–Krylov (``scipy.optimize.newton_krylov``) from there. Newton converges
 quadratically but may land on any nearby fixed point (e.g. one with a slowly growing mode still
 empty), so its result is accepted only if it is not linearly unstable — the rightmost eigenvalue
@@ -40,6 +40,8 @@ from verify.tolerances import TOL
 
 #: largest number of symmetric coordinates for which the dense exact Jacobian is used (n ≈ 44)
 DENSE_JACOBIAN_LIMIT = 1000
+#: relative size of the step off an unstable steady state along its unstable direction
+ESCAPE_SIZE = 1e-3
 METHODS = ("auto", "Radau", "BDF", "LSODA", "DOP853", "RK45")
 
 
@@ -125,7 +127,7 @@ def integrate_kernel_flow(K0, Y, lam, mu, t, *, method: str = "auto", rtol: floa
 
 
 def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: float | None = None,
-                 method: str = "auto", rtol: float = TOL.integration, handoff: float = 1e-6,
+                 method: str = "auto", rtol: float = TOL.integration, handoff: float = 1e-3,
                  escape_unstable: bool = True, return_info: bool = False):
     """K∞: follow the kernel ODE from K0 until ‖dK/dt‖_F / max(‖K‖_F, TOL.steady_state_floor·‖K0‖_F) < ``tol``.
 
@@ -196,7 +198,7 @@ def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: flo
             return result if return_info else result.kernel
         if escape == 3 or direction is None:
             break
-        x = _escape(x, direction, n, np.sqrt(handoff))
+        x = _escape(x, direction, n, ESCAPE_SIZE)
     raise ConvergenceError(f"the flow keeps settling on an unstable steady state (rightmost eigenvalue {top:.3g} "
                            f"> 0 at t = {time:.4g}); a mode sits too close to the threshold s = λμ")
 
