@@ -43,7 +43,7 @@ def hand_rhs(K, Y, lam, mu):
 
 def main():
     import theory
-    from verify import instances, kernel_ode_rhs, steady_state
+    from verify import instances
     from verify.kernel_ode import compiled_rhs
 
     rows = []
