@@ -19,10 +19,10 @@ from verify.noise import feature_noise_covariance
 from verify.ssl import ssl_steady_state
 from verify.stability import commuting_steady_states, linear_stability, predicted_linearisation_spectrum
 from verify.tolerances import TOL
-from verify.verdict import Verdict
+from verify.verdict import CheckError, Verdict
 from verify.water_filling import time_to_reach, water_filling_spectrum
 
-__all__ = ["TOL", "ConvergenceError", "instances", "coupled_flow", "fixed_feature_flow", "integrate_coupled_flow", "KernelTrajectory", "SteadyState", "Verdict", "certified_rank",
+__all__ = ["TOL", "CheckError", "ConvergenceError", "instances", "coupled_flow", "fixed_feature_flow", "integrate_coupled_flow", "KernelTrajectory", "SteadyState", "Verdict", "certified_rank",
            "check_kernel_ode", "commuting_steady_states", "confirmed_rank", "drive_operator", "feature_noise_covariance", "feature_steady_state", "integrate_feature_flow",
            "integrate_kernel_flow", "kernel_ode_jacobian", "kernel_ode_rhs", "linear_stability", "numerical_rank",
            "predicted_linearisation_spectrum", "relative_error", "ssl_steady_state", "steady_state", "time_to_reach",

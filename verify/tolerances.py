@@ -22,7 +22,11 @@ class Tolerances:
     #: steady state declared when ‖dK/dt‖_F / ‖K‖_F falls below this
     steady_state: float = 1e-11
     #: steady-state residual floor: ‖dK/dt‖ is measured against max(‖K‖, steady_state_floor·‖K0‖), so a
-    #: flow that decays to K∞ = 0 can converge
+    #: flow that decays to K∞ = 0 can converge. The T4 rank and range-inclusion measures use the same floor
+    #: against the problem scale max(‖K0‖, largest κ∞): a K∞ below it is 0 as far as the steady-state
+    #: criterion can tell, and its relative rank and ‖(D − μI)K‖/‖K‖ would only measure rounding noise
+    #: (a decayed K∞ lands near 1e-25·‖K0‖; a filled mode κ∞ = λ(√(s/λμ) − 1) is far above the floor unless
+    #: s lies within ~1e-8 of the threshold λμ)
     steady_state_floor: float = 1e-8
     #: range K ⊆ ker(D − μI) at a converged steady state: ‖(D − μI)K‖ / (μ‖K‖)
     range_inclusion: float = 1e-8

@@ -9,6 +9,13 @@ import math
 from dataclasses import asdict, dataclass, field
 
 
+class CheckError(RuntimeError):
+    """A check that could not judge its claim (e.g. a negative control that ran on no instance).
+
+    Not a failed claim but a broken check: the campaign reports it as a failing verdict naming the error.
+    """
+
+
 @dataclass(frozen=True)
 class Verdict:
     claim: str

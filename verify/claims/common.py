@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from verify.verdict import Verdict
+from verify.verdict import CheckError, Verdict
 
 
 def certificate_failures(derivation) -> list[str]:
@@ -18,14 +18,26 @@ def combine(claim: str, seed: int, parts: dict[str, Verdict], *, derivation=None
     ``parts``: name → Verdict of a numeric check that must pass. ``controls``: name → Verdict of
     the same check applied to a deliberately wrong input, which must *fail*. The worst error
     reported is the worst error/tolerance ratio among the parts (as error and tolerance of that part).
+
+    A part that checked no instance fails the claim (nothing was shown). A control that checked no
+    instance raises :class:`CheckError`: it rejected nothing, so counting it as rejected would make
+    the claim pass on a check that cannot fail.
     """
+    if not parts:
+        raise CheckError(f"claim {claim}: combine() got no parts; a claim needs at least one numeric check")
+    empty = [name for name, verdict in (controls or {}).items() if verdict.instances == 0]
+    if empty:
+        raise CheckError(f"claim {claim}: negative control(s) {', '.join(repr(n) for n in empty)} checked no "
+                         f"instance; a control must run on at least one instance to count as rejected")
     reasons = []
     if derivation is not None:
         failed = certificate_failures(derivation)
         if failed:
             reasons.append(f"uncertified derivation steps: {', '.join(failed)}")
     for name, verdict in parts.items():
-        if not verdict.passed:
+        if verdict.instances == 0:  # even a Verdict built as passed: no instance shows nothing
+            reasons.append(f"{name}: checked no instance")
+        elif not verdict.passed:
             reasons.append(f"{name}: {verdict.reason or 'failed'}")
     for name, verdict in (controls or {}).items():
         if verdict.passed:

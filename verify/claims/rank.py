@@ -13,12 +13,38 @@ from verify.tolerances import TOL
 from verify.kernel_ode import drive_operator
 from verify.linalg import confirmed_rank
 from verify.stability import commuting_steady_states
+from verify.water_filling import label_spectrum, mode_value
 from verify.verdict import judge
 
 
-def rank_excess(K, C) -> float:
-    """max(0, rank K − C): 0 when the bound rank K ≤ C holds."""
-    return float(max(0, confirmed_rank(K) - C))
+def problem_scale(K0, Y, lam, mu) -> float:
+    """max(‖K0‖_F, largest κ∞ of the law): the size of a T4 problem, against which absolute floors are set."""
+    return float(max(np.linalg.norm(K0), mode_value(label_spectrum(Y), lam, mu).max()))
+
+
+def steady_state_rank(K, scale: float | None = None) -> int:
+    """confirmed_rank(K), and 0 when ‖K‖_F ≤ TOL.steady_state_floor · ``scale``.
+
+    The rank is relative to σ_max, so a K∞ that decayed to rounding noise (every label mode below
+    the threshold: the true K∞ is 0) would have full rank. Below the floor the steady-state criterion
+    itself cannot tell K from 0 (its residual is measured against the same floor), so K counts as 0.
+    """
+    if scale is not None and np.linalg.norm(K) <= TOL.steady_state_floor * scale:
+        return 0
+    return confirmed_rank(K)
+
+
+def rank_excess(K, C, scale: float | None = None) -> float:
+    """max(0, rank K − C): 0 when the bound rank K ≤ C holds (rank by :func:`steady_state_rank`)."""
+    return float(max(0, steady_state_rank(K, scale) - C))
+
+
+def range_inclusion_error(K, Y, lam, mu, scale: float) -> float:
+    """‖(D − μI)K‖ / (μ·max(‖K‖, TOL.steady_state_floor·scale)): range K ⊆ ker(D − μI), relative to K
+    except for a K∞ that is 0 up to the steady-state floor, where the relative measure is 0/0."""
+    D = drive_operator(K, Y, lam)
+    reference = max(np.linalg.norm(K), TOL.steady_state_floor * scale, np.finfo(float).tiny)
+    return float(np.linalg.norm((D - mu * np.eye(K.shape[0])) @ K) / (mu * reference))
 
 
 def rank_against_C_figure(ctx: Context) -> dict:
@@ -66,13 +92,12 @@ def check(ctx: Context):
     for K0, Y, lam, mu in problems(ctx, salt=5):
         C = Y.shape[0]
         K = steady_state(K0, Y, lam, mu)
-        # range K ⊆ ker(D − μI): ‖(D − μI)K‖ / (μ‖K‖)
-        D = drive_operator(K, Y, lam)
-        inclusion.append(np.linalg.norm((D - mu * np.eye(K.shape[0])) @ K) / (mu * np.linalg.norm(K)))
-        ranks.append((K.shape[0], C, confirmed_rank(K)))
-        excess.append(rank_excess(K, C))
+        scale = problem_scale(K0, Y, lam, mu)  # every label mode below threshold: K∞ = 0 up to rounding
+        inclusion.append(range_inclusion_error(K, Y, lam, mu, scale))
+        ranks.append((K.shape[0], C, steady_state_rank(K, scale)))
+        excess.append(rank_excess(K, C, scale))
         psd, indefinite = newton_steady_states(Y, lam, mu, ctx.rng(len(ranks)))
-        newton.extend(rank_excess(S, C) for S in psd)
+        newton.extend(rank_excess(S, C, scale) for S in psd)
         outside.extend((K.shape[0], C, confirmed_rank(K)) for K in indefinite)
     parts = {"rank K∞ − C (confirmed rank)": judge("T4", excess, 0.0, ctx.seed, what="rank excess"),
              "rank − C at steady states found by Newton (stable or not)": judge("T4", newton, 0.0, ctx.seed,
