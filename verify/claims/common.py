@@ -45,7 +45,8 @@ def combine(claim: str, seed: int, parts: dict[str, Verdict], *, derivation=None
     worst_name, worst = max(parts.items(), key=lambda kv: _ratio(kv[1]))
     info = dict(details or {})
     info["parts"] = {k: v.to_dict() for k, v in parts.items()}
-    info["controls"] = {k: {"rejected": not v.passed, "reason": v.reason} for k, v in (controls or {}).items()}
+    info["controls"] = {k: {"rejected": not v.passed, "instances": v.instances, "reason": v.reason}
+                        for k, v in (controls or {}).items()}
     if derivation is not None:
         info["derivation"] = [{"step": s.name, "claim": s.claim, "certificate": s.certificate.summary()}
                               for s in derivation.steps]
