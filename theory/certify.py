@@ -235,7 +235,7 @@ def rational_orthogonal(rng: random.Random, size: int) -> sp.ImmutableMatrix:
 
 
 def standard_instance(rng: random.Random, dims: Mapping) -> dict:
-    """Random exact values for the symbols of THEORY.md at the sizes ``dims``.
+    """Random exact values for the symbols of the setting (docs/theory.md#setting) at the sizes ``dims``.
 
     Φ, W, Y have random rational entries; K = ΦᵀΦ and S = YᵀY as in the setting (so K is PSD
     and symmetric, as every identity about the kernel may assume); λ, μ are positive rationals.

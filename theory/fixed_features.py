@@ -1,6 +1,6 @@
 """T9 — fixed features with orthonormal rows: the kernel flow is T2 in p dimensions with labels YΨᵀ.
 
-Fixed-feature model (THEORY.md, setting): Φ = UΨ with Ψ (p × n) fixed and U (m × p) trained with
+Fixed-feature model (docs/theory.md#setting): Φ = UΨ with Ψ (p × n) fixed and U (m × p) trained with
 weight decay μ. With M = UᵀU (p × p, PSD):
 
     K = ΦᵀΦ = ΨᵀMΨ,        ‖U‖² = tr M.

@@ -1,6 +1,6 @@
 """Output gradient and the chain rule through the linear readout, derived from the loss.
 
-The objective of THEORY.md, written entry by entry from the per-sample loss,
+The objective of the setting (docs/theory.md#setting), written entry by entry from the per-sample loss,
 
     L(W, Φ) = Σ_i ℓ(W φ_i, y_i) + (λ/2)‖W‖² + (μ/2)‖Φ‖²,
 

@@ -1,4 +1,4 @@
-"""The symbols of THEORY.md, defined once.
+"""The symbols of the setting (docs/theory.md#setting), defined once.
 
 Every derivation in :mod:`theory` builds its expressions from these objects, so that a
 step of T1 and a step of T3 speak about the same λ, μ, K and S.
@@ -17,7 +17,7 @@ n, C, m = sp.symbols("n C m", integer=True, positive=True)
 # regularisation: λ on the readout, μ on the features
 lam, mu = sp.symbols("lambda mu", positive=True)
 
-# matrices (shapes as in THEORY.md)
+# matrices (shapes as in docs/theory.md#setting)
 K = sp.MatrixSymbol("K", n, n)  # feature kernel ΦᵀΦ
 S = sp.MatrixSymbol("S", n, n)  # label Gram YᵀY
 Phi = sp.MatrixSymbol("Phi", m, n)  # features
