@@ -37,7 +37,7 @@ def test_T9_one_output_is_certified_too():
 
 
 def test_T9_derived_forms_equal_the_reference():
-    """THEORY.md / the brief, compared after the derivation (never used by it)."""
+    """docs/theory.md#t9, compared after the derivation (never used by it)."""
     lam, mu, k = nt.lam, nt.mu, nt.kappa
     assert T9.resolvent == nt.Psi.T * (M + lam * sp.Identity(nt.p)).I * nt.Psi + (nt.I_n - nt.Psi.T * nt.Psi) / lam
     assert sp.simplify(T9.mode_weight - (sigma - sp.sqrt(lam * mu))) == 0

@@ -73,7 +73,7 @@ def test_T5_fixed_features_rank_and_nuclear_norm_solution(seed, p, C):
 
 
 def test_T5_fixed_features_do_not_follow_the_water_filling_law():
-    """THEORY.md: with K_Ψ ≠ I the spectrum is the nuclear-norm one, not T3's (a difference, not an error)."""
+    """docs/theory.md#t5: for a generic Ψ the spectrum is the nuclear-norm one, not T3's in Y (a difference, not an error)."""
     rng = np.random.default_rng(5)
     n, p, m, lam, mu = 10, 6, 8, 0.3, 0.2
     Psi, Y = rng.standard_normal((p, n)), instances.one_hot_labels(rng, n, 2)

@@ -17,7 +17,7 @@ from verify.negative_controls import WRONG_KERNEL_ODES
 from verify.tolerances import TOL
 
 def test_T2_structured_form_is_the_reference():
-    """THEORY.md T2: dK/dt = K·D + D·K − 2μK with D = λ(K+λI)⁻¹S(K+λI)⁻¹."""
+    """docs/theory.md#t2: dK/dt = K·D + D·K − 2μK with D = λ(K+λI)⁻¹S(K+λI)⁻¹."""
     from theory.certify import certify_identity
     from theory.kernel_ode import D
 

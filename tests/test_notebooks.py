@@ -17,7 +17,7 @@ pytest.importorskip("ipykernel")
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-#: chapters of THEORY.md that must each have a notebook (file name prefix → claims covered)
+#: chapters of the theory (docs/theory.md) that must each have a notebook (file name prefix → claims covered)
 CHAPTERS = {"01": "T1-T2", "02": "T3-T6", "03": "T4-T5", "04": "T7", "05": "T8", "06": "T9-T10"}
 CELL_TIMEOUT_S = 300
 

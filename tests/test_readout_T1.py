@@ -13,7 +13,7 @@ from verify.linalg import relative_error
 from verify.tolerances import TOL
 
 def test_T1_matches_the_reference_forms():
-    """THEORY.md T1: G* = −λY(K+λI)⁻¹ and min_W L = (λ/2)tr(Y(K+λI)⁻¹Yᵀ) + (μ/2)tr K (checked exactly)."""
+    """docs/theory.md#t1: G* = −λY(K+λI)⁻¹ and min_W L = (λ/2)tr(Y(K+λI)⁻¹Yᵀ) + (μ/2)tr K (checked exactly)."""
     from theory import notation as nt
     from theory.certify import certify_identity
     import sympy as sp

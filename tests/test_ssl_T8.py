@@ -10,7 +10,7 @@ LAW = ssl_filter()
 
 
 def test_T8_filter_law_equals_the_reference():
-    """THEORY.md T8: κ_j = (β/(ℓ_j + μ) − ε)₊, compared after the derivation."""
+    """docs/theory.md#t8: κ_j = (β/(ℓ_j + μ) − ε)₊, compared after the derivation."""
     assert sp.simplify(LAW.kappa_star - (beta / (ell + nt.mu) - eps)) == 0
     assert sp.simplify(LAW.mode_rhs - (-2 * nt.kappa * (ell + nt.mu - beta / (nt.kappa + eps)))) == 0
     assert LAW.threshold == (beta > eps * (ell + nt.mu))

@@ -57,7 +57,7 @@ def test_T6_negative_control_unstable_state_is_found_unstable_and_flow_leaves_it
 
 
 def test_T6_theory_example_n8_C3():
-    """THEORY.md: n=8, C=3, λ=0.5, μ=0.05 — water-filled max Re eig = −2μ = −0.1 (no cut-off labelled modes)."""
+    """docs/theory.md#t6: n=8, C=3, λ=0.5, μ=0.05 — water-filled max Re eig = −2μ = −0.1 (no labelled mode near the threshold)."""
     rng = np.random.default_rng(0)
     Y = instances.one_hot_labels(rng, 8, 3)
     states = commuting_steady_states(Y, 0.5, 0.05)

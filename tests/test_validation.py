@@ -3,7 +3,7 @@
 Every public numeric function is listed once with its argument names; every kind of bad value is
 listed once with the argument it corrupts. The tests cross the two lists: each function gets
 every kind of bad value that applies to one of its arguments, and must reject it with an error
-whose message names that argument (DESIGN.md, Conventions, "Bad input").
+whose message names that argument (docs/conventions.md#bad-input).
 """
 from __future__ import annotations
 

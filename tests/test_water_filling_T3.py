@@ -19,7 +19,7 @@ k, s, lam, mu = nt.kappa, nt.s, nt.lam, nt.mu
 
 
 def test_T3_derived_law_equals_the_reference():
-    """THEORY.md T3, compared after the derivation (never used by it)."""
+    """docs/theory.md#t3, compared after the derivation (never used by it)."""
     assert sp.simplify(LAW.mode_rhs - 2 * k * (lam * s / (k + lam) ** 2 - mu)) == 0
     assert sp.simplify(LAW.kappa_star - (sp.sqrt(lam * s / mu) - lam)) == 0
     assert sp.simplify(LAW.slopes[0] - 2 * (s / lam - mu)) == 0

@@ -1,15 +1,27 @@
 """``kflow``: derive the theory and verify its claims from the command line.
 
-    kflow derive T2 [--outputs C] [--latex]
+    kflow derive [CLAIM | --all] [--outputs C] [--format text|latex|md] [--out FILE]
     kflow verify [--profile quick|full] [--claims T1,T2] [--out DIR] [--seed N] [--no-progress]
                  [--claims-file my_claims.py]
 
-Exit status: 0 all claims pass, 1 a claim fails, 2 bad usage or input (one line on stderr).
+Exit status: 0 all claims pass (derive: every step certified), 1 a claim fails (derive: a step is
+not certified), 2 bad usage or input (one line on stderr).
+
+``kflow derive --all --format md --out docs/derivations.md`` regenerates the committed
+docs/derivations.md (the test suite fails while that file is stale).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+from pathlib import Path
+
+#: output formats of ``kflow derive``
+FORMATS = ("text", "latex", "md")
+#: the number of outputs C the derivations use unless --outputs says otherwise (the registry's default)
+DEFAULT_OUTPUTS = 2
 
 
 class UsageError(Exception):
@@ -24,10 +36,16 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kflow", description="Symbolic-and-numeric verifier for task-driven kernel flows.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    derive = sub.add_parser("derive", help="print a claim's derivation steps and their certificates")
-    derive.add_argument("claim", nargs="?", default="T2", help="claim id (T1, T2, T3, T4, T6); default T2")
-    derive.add_argument("--outputs", type=int, default=2, metavar="C", help="number of outputs C (default 2)")
-    derive.add_argument("--latex", action="store_true", help="print the steps as LaTeX equations")
+    derive = sub.add_parser("derive", help="print derivation steps and their certificates (one claim, or --all)")
+    derive.add_argument("claim", nargs="?", default=None, help="claim id with a derivation (T1 … T9); default T2")
+    derive.add_argument("--all", action="store_true", help="every registered derivation, in claim order")
+    derive.add_argument("--outputs", type=int, default=DEFAULT_OUTPUTS, metavar="C",
+                        help=f"number of outputs C (default {DEFAULT_OUTPUTS})")
+    derive.add_argument("--format", choices=FORMATS, default=None,
+                        help="text (default), latex (LaTeX equations) or md (Markdown document)")
+    derive.add_argument("--latex", action="store_true", help="same as --format latex")
+    derive.add_argument("--out", default=None, metavar="FILE",
+                        help="write to FILE (atomically; its folder must exist) instead of standard output")
     verify = sub.add_parser("verify", help="run the verification campaign and write a report")
     verify.add_argument("--profile", default="quick", help="quick (default) or full")
     verify.add_argument("--claims", default=None, help="comma-separated claim ids, or 'all' (default)")
@@ -40,23 +58,130 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _derive(args) -> int:
-    import theory
-
-    claim = args.claim.strip().upper()
-    if claim not in theory.DERIVATIONS:
-        raise UsageError(f"no derivation for {args.claim!r}; available: {', '.join(theory.DERIVATIONS)}")
+    fmt = _derive_format(args)
+    if args.all and args.claim is not None:
+        raise UsageError(f"give a claim or --all, not both (got {args.claim!r} and --all)")
     if args.outputs < 1:
         raise UsageError(f"--outputs must be a positive int, got {args.outputs}")
-    title, build = theory.DERIVATIONS[claim]
-    derivation = build(args.outputs)
-    print(f"{claim}: {title}" + (f" (C = {args.outputs})" if claim in ("T1", "T2") else ""))
-    for step in derivation.steps:
-        if args.latex:
-            print(f"% [{step.claim} · {step.name}] {step.statement}\n{step.latex()}\n% {step.certificate.summary()}")
-        else:
-            print(step)
-    print(f"all {len(derivation.steps)} steps certified" if derivation.certified else "SOME STEPS FAILED certification")
-    return 0 if derivation.certified else 1
+    out = _output_file(args.out) if args.out is not None else None
+
+    import theory
+
+    if args.all:
+        claims = list(theory.DERIVATIONS)
+    else:
+        claim = (args.claim or "T2").strip().upper()
+        if claim not in theory.DERIVATIONS:
+            raise UsageError(f"no derivation for {args.claim!r}; available: {', '.join(theory.DERIVATIONS)}")
+        claims = [claim]
+    entries = []
+    for claim in claims:
+        title, build = theory.DERIVATIONS[claim]
+        entries.append((claim, title, build(args.outputs)))
+    text = render_derivations(entries, fmt, outputs=args.outputs, command=_derive_command(args, fmt))
+    failed = [claim for claim, _, derivation in entries if not derivation.certified]
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            _write_atomically(out, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write --out {out}: {exc.strerror or exc}") from None
+        status = "all steps certified" if not failed else f"NOT all steps certified ({', '.join(failed)})"
+        print(f"wrote {out}: {', '.join(claims)}; {status}")
+    return 1 if failed else 0
+
+
+def _derive_format(args) -> str:
+    if args.latex and args.format not in (None, "latex"):
+        raise UsageError(f"--latex contradicts --format {args.format}")
+    return "latex" if args.latex else (args.format or "text")
+
+
+def _derive_command(args, fmt: str) -> str:
+    """The command line that reproduces this output (without --out), for the header of a Markdown document."""
+    parts = ["kflow derive", "--all" if args.all else (args.claim or "T2").strip().upper()]
+    if args.outputs != DEFAULT_OUTPUTS:
+        parts.append(f"--outputs {args.outputs}")
+    parts.append(f"--format {fmt}")
+    return " ".join(parts)
+
+
+def _output_file(path: str) -> Path:
+    """--out FILE: not a folder, and its folder exists (checked before anything is derived)."""
+    file = Path(path)
+    if file.is_dir():
+        raise UsageError(f"--out {path} is a folder; give a file name")
+    if not file.parent.is_dir():
+        raise UsageError(f"--out {path}: folder {file.parent} does not exist")
+    return file
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Temporary file in the same folder, then os.replace: readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_derivations(entries, fmt: str, *, outputs: int = DEFAULT_OUTPUTS, command: str = "") -> str:
+    """Text of ``kflow derive``: ``entries`` are (claim, title, Derivation) triples, ``fmt`` one of FORMATS.
+
+    Uses only what a derivation shows of itself — ``str`` of its steps, their ``latex()``, its
+    ``_repr_markdown_()`` (the notebook rendering) and ``certified`` — so the output follows the
+    derivation objects' own rendering. ``md`` is a whole document: a header naming ``command`` (the
+    command that regenerates it) and one section per claim with the anchor ``#t1``, ``#t2``, …
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "md":
+        return _markdown_document(entries, outputs, command)
+    blocks = []
+    for claim, title, derivation in entries:
+        lines = [f"{claim}: {title} (C = {outputs})"]
+        for step in derivation.steps:
+            lines.append(_latex_step(step) if fmt == "latex" else str(step))
+        count = len(derivation.steps)
+        lines.append(f"all {count} steps certified" if derivation.certified else "SOME STEPS FAILED certification")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _latex_step(step) -> str:
+    head = f"% [{step.claim} · {step.name}] {step.statement}"
+    certificate = getattr(step, "certificate", None)
+    summary = getattr(certificate, "summary", None)
+    return f"{head}\n{step.latex()}" + (f"\n% {summary()}" if callable(summary) else "")
+
+
+def _markdown_document(entries, outputs: int, command: str) -> str:
+    lines = ["# Derivations", "",
+             f"Generated by `{command}` from the derivations in `theory/`: do not edit by hand, regenerate.", "",
+             "Each claim's derivation, step by step, as `theory` produces it: the step's name and statement, the "
+             "equation, and the certificate that checked it when this file was generated (exact evaluation on "
+             "random rational instances unless the certificate says otherwise). The statements these steps "
+             f"derive are explained in docs/theory.md. Derived with C = {outputs} outputs where the "
+             "number of outputs matters.", ""]
+    lines += [f"- [{claim}](#{claim.lower()}) — {_md_escape(title)}" for claim, title, _ in entries]
+    for claim, title, derivation in entries:
+        lines += ["", f'## <a id="{claim.lower()}"></a>{claim} — {_md_escape(title)}', "", _markdown_of(derivation)]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _markdown_of(derivation) -> str:
+    render = getattr(derivation, "_repr_markdown_", None)
+    text = render() if callable(render) else None
+    return text.strip("\n") if text else "```\n" + str(derivation) + "\n```"
+
+
+def _md_escape(text: str) -> str:
+    """Keep * and _ in titles (W*, theory.derive_coupled) literal in Markdown."""
+    return "".join("\\" + ch if ch in "*_`" else ch for ch in text)
 
 
 def _verify(args) -> int:

@@ -1,4 +1,4 @@
-"""Ranks, closeness and symmetric coordinates: the numerical conventions of DESIGN.md.
+"""Ranks, closeness and symmetric coordinates: the numerical conventions of docs/conventions.md.
 
 >>> import numpy as np
 >>> numerical_rank(np.diag([1.0, 1e-3, 1e-14]))

@@ -1,7 +1,7 @@
 """NumPy networks whose last hidden layer carries the kernel K = ΦᵀΦ: models, GD/SGD with weight decay.
 
 Every model has a last-hidden-layer feature matrix Φ (m × n, column i = φ(x_i)), a linear readout
-W (C × m), outputs F = WΦ (C × n), and is trained on the objective of THEORY.md (sums, not means)
+W (C × m), outputs F = WΦ (C × n), and is trained on the objective of docs/theory.md#setting (sums, not means)
 
     L(θ) = Σ_i ℓ(f_i, y_i) + Σ_layers (decay/2)‖θ_layer‖²
 

@@ -28,6 +28,17 @@ def problems(ctx: Context):
         yield instances.labels_with_spectrum(rng, n, np.sqrt(lam * mu * ratios)), lam, mu
 
 
+def classification_error(classification: str, water_filled: bool) -> float:
+    """0 when a state is classified as T6 says — "stable" if water-filled, "unstable" otherwise — else 1.
+
+    "undecided" (top eigenvalue within TOL.stability of 0) is neither, so it never confirms the claim:
+    it counts as an error for a water-filled state and for a partially filled one alike.
+    """
+    if classification not in ("stable", "unstable", "undecided"):
+        raise ValueError(f"classification must be 'stable', 'unstable' or 'undecided', got {classification!r}")
+    return 0.0 if classification == ("stable" if water_filled else "unstable") else 1.0
+
+
 def rates_without_feedback(kappas, s, lam, mu) -> np.ndarray:
     """Control: pair rates d_i + d_j − 2μ, dropping the feedback of K through the resolvent in D(K)."""
     d = lam * s / (kappas + lam) ** 2
@@ -40,8 +51,7 @@ def check(ctx: Context):
     for Y, lam, mu in problems(ctx):
         for state in commuting_steady_states(Y, lam, mu):
             result = linear_stability(state.kernel, Y, lam, mu)
-            expected = "stable" if state.water_filled else "unstable"
-            wrong_class.append(0.0 if result.classification == expected else 1.0)
+            wrong_class.append(classification_error(result.classification, state.water_filled))
             predicted = predicted_linearisation_spectrum(state.kappas, state.labels, lam, mu)
             computed = np.sort(result.eigenvalues.real)[::-1]
             formula_errors.append(np.abs(computed - predicted).max() / np.abs(predicted).max())
@@ -56,8 +66,8 @@ def check(ctx: Context):
     for Y, lam, mu in problems(ctx):
         states = [s for s in commuting_steady_states(Y, lam, mu) if not s.water_filled]
         # problems() makes a mode fillable, so states is never empty; an empty control would raise in combine()
-        for state in states[:1]:
-            partial.append(0.0 if linear_stability(state.kernel, Y, lam, mu).classification == "stable" else 1.0)
+        for state in states[:1]:  # judged as if it were water-filled: only "stable" would confirm the control
+            partial.append(classification_error(linear_stability(state.kernel, Y, lam, mu).classification, True))
     controls = {"a partially filled state is stable": judge("T6", partial, 0.0, ctx.seed, what="not stable"),
                 "pair rates without the resolvent feedback": judge("T6", control_errors, TOL.linearisation, ctx.seed)}
     return combine("T6", ctx.seed, parts, derivation=theory.stability.linearisation_at_commuting_points(),
