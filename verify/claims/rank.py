@@ -11,6 +11,7 @@ from verify.claims.water_filling import problems
 from verify.flows import ConvergenceError, integrate_kernel_flow, newton_steady_state, steady_state
 from verify.tolerances import TOL
 from verify.kernel_ode import drive_operator
+from verify.direct_minimisers import MinimisationError, minimise_reduced_objective
 from verify.linalg import confirmed_rank
 from verify.stability import commuting_steady_states
 from verify.water_filling import label_spectrum, mode_value
@@ -103,15 +104,56 @@ def check(ctx: Context):
              "rank − C at steady states found by Newton (stable or not)": judge("T4", newton, 0.0, ctx.seed,
                                                                                  what="rank excess"),
              "range K∞ ⊆ ker(D − μI)": judge("T4", inclusion, TOL.range_inclusion, ctx.seed)}
+    direct = direct_minimiser_ranks(ctx)
+    parts["direct minimiser of L*(K): rank = #{s > λμ} and ≤ C"] = judge_direct_ranks(ctx, direct)
     # controls: without decay the flow preserves rank (K(t) = TᵀK(0)T), so rank stays n > C
     no_decay = []
     for K0, Y, lam, _ in list(problems(ctx, salt=5))[:2]:
         K_T = integrate_kernel_flow(K0, Y, lam, 0.0, 20.0).kernels[-1]
         no_decay.append(rank_excess(K_T, Y.shape[0]))
     controls = {"mu = 0: K(T) keeps the rank of K(0)": judge("T4", no_decay, 0.0, ctx.seed, what="rank excess")}
+    controls["direct minimiser's rank against a count without the threshold, #{s > 0}"] = judge_direct_ranks(
+        ctx, direct, threshold=lambda lam, mu: 0.0)
     return combine("T4", ctx.seed, parts, derivation=theory.rank_lemma(), controls=controls,
                    details={"figures": [rank_against_C_figure(ctx)], "(n, C, rank K∞)": ranks,
                             "indefinite fixed points found by Newton (outside K ⪰ 0), (n, C, rank)": outside})
+
+
+def direct_minimiser_ranks(ctx: Context):
+    """(C, label spectrum s, λ, μ, rank of K) with K the direct minimiser of L*(K) = (λ/2)tr(Y(K + λI)⁻¹Yᵀ) +
+    (μ/2)tr K (``verify.direct_minimisers``: no derivation, no flow), or rank None if it was not certified.
+
+    The rank counts eigenvalues above TOL.rank_rtol·max(‖K‖₂, λ): λ is the scale of κ = λ(√(s/λμ) − 1), so a
+    minimiser that is 0 up to rounding (every mode below threshold) has rank 0, not the rank of its rounding.
+    """
+    out = []
+    for k, (_, Y, lam, mu) in enumerate(problems(ctx, salt=5)):
+        s = np.linalg.svd(Y, compute_uv=False) ** 2  # the label modes, straight from Y
+        try:
+            K = minimise_reduced_objective(Y, lam, mu, seed=k)
+        except MinimisationError:
+            out.append((Y.shape[0], s, lam, mu, None))
+            continue
+        eig = np.linalg.eigvalsh(K)
+        out.append((Y.shape[0], s, lam, mu, int(np.sum(eig > TOL.rank_rtol * max(eig[-1], lam)))))
+    return out
+
+
+def judge_direct_ranks(ctx: Context, direct, threshold=lambda lam, mu: lam * mu):
+    """Error |rank K − #{s > threshold}| + max(0, rank K − C) per problem (0 when the exact law's count holds
+    and the lemma's bound too). A problem with a mode within TOL.threshold_margin of λμ (filled or empty is
+    then decided by a tiny κ) is skipped and counted; ``threshold`` other than λμ is a negative control."""
+    errors, rows, skipped = [], [], 0
+    for C, s, lam, mu, rank in direct:
+        if np.any(np.abs(s / (lam * mu) - 1) < TOL.threshold_margin):
+            skipped += 1
+            continue
+        count = int(np.sum(s > threshold(lam, mu)))
+        errors.append(np.inf if rank is None else abs(rank - count) + max(0, rank - C))
+        rows.append((C, count, rank))
+    return judge("T4", errors, 0.0, ctx.seed, what="rank − law count",
+                 details={"(C, law count, rank of the direct minimiser)": rows,
+                          f"skipped: a label mode within {TOL.threshold_margin:.0%} of λμ": skipped})
 
 
 register(Claim(
