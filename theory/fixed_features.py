@@ -214,7 +214,7 @@ class FixedFeatureCompression(Derivation):
                                                       self.mode_dof - (1 - sp.sqrt(lam * mu) / sigma)]),
                                            "σ, λ, μ > 0")))
 
-        # THEORY.md T9's per-mode bias and variance, for a kernel that does not depend on the labels
+        # the textbook per-mode bias and variance of kernel ridge regression, for a kernel independent of the labels
         bias_op = nt.I_n - nt.K * (nt.K + lam * nt.I_n).I
         bias_closed = lam * (nt.K + lam * nt.I_n).I
         self.mode_bias = sp.factor(to_scalar(bias_closed, {nt.K: nt.kappa}))
