@@ -68,18 +68,79 @@ def test_derivation_renders_as_markdown_with_every_step_and_its_certificate():
 
 
 def test_failed_certificate_renders_as_failed():
-    from theory.certify import Step, certify_values
+    from theory.certify import Identity, Step
 
-    failed = certify_values("2 = 3", [("constant", sp.Integer(2), sp.Integer(3))])
-    step = Step("T0", "wrong", "two is three", sp.Integer(2), sp.Integer(3), failed)
-    assert not failed.passed and "✘" in step._repr_markdown_() and "FAILED" in step._repr_markdown_()
+    step = Step("T0", "wrong", "K times two is K", 2 * nt.K, nt.K, Identity("2K = K"))
+    assert not step.certificate.passed and "✘" in step._repr_markdown_() and "FAILED" in step._repr_markdown_()
+
+
+def test_a_certificate_cannot_be_forged():
+    """A hand-made Certificate(..., passed=True) is refused; a Step computes its own from its sides."""
+    from theory.certify import Certificate, Identity, Step
+
+    with pytest.raises(TypeError, match="issued only by a check"):
+        Certificate("bogus", "trust me", ("nowhere",), True)
+    with pytest.raises(TypeError, match="check must be"):
+        Step("T0", "forged", "K = 2K", nt.K, 2 * nt.K, "certified")
+    honest = Step("T0", "true", "K + K = 2K", nt.K + nt.K, 2 * nt.K, Identity("K + K = 2K"))
+    assert honest.certificate.passed and honest.holds
+    with pytest.raises(AttributeError):
+        honest.certificate.passed = False
+
+
+def test_a_step_whose_sides_were_swapped_after_certification_does_not_hold():
+    """The certificate names the very sides it certified: replacing the rhs behind its back is detected."""
+    import dataclasses
+
+    from theory.certify import Derivation, Identity, Step
+
+    step = Step("T0", "true", "K + K = 2K", nt.K + nt.K, 2 * nt.K, Identity("K + K = 2K"))
+    object.__setattr__(step, "rhs", 3 * nt.K)
+    assert not step.holds
+    derivation = Derivation()
+    derivation.steps = (step,)
+    assert not derivation.certified
+    # dataclasses.replace re-runs the check on the new sides
+    assert not dataclasses.replace(step, rhs=3 * nt.K).certificate.passed
+
+
+def test_definitions_do_not_count_as_certificates():
+    from theory.certify import Definition, Derivation, Identity, Step
+
+    definition = Step("T0", "define", "M := UᵀU", nt.K, nt.K, Definition("a symbol introduced"))
+    assert definition.is_definition and "not certified" in definition.certificate.summary()
+    only_definitions = Derivation()
+    only_definitions.steps = (definition,)
+    assert not only_definitions.certified, "definitions alone certify nothing"
+    with_a_certificate = Derivation()
+    with_a_certificate.steps = (definition, Step("T0", "true", "K + K = 2K", nt.K + nt.K, 2 * nt.K,
+                                                 Identity("K + K = 2K")))
+    assert with_a_certificate.certified
+
+
+def test_a_check_that_cannot_evaluate_a_side_fails():
+    from theory.certify import Identity
+
+    cert = Identity("unknown symbol").run(sp.MatrixSymbol("Z", nt.n, nt.n), nt.K)
+    assert not cert.passed and "could not be checked" in cert.detail
+
+
+def test_exact_rank_refuses_sizes_where_the_bound_cannot_fail():
+    """T4/T5: a rank bound certified on a matrix too small to exceed it certifies nothing."""
+    from theory.certify import ExactRank
+
+    small = ExactRank("rank ≤ C", lambda v: v[nt.C], sizes=({nt.n: 2, nt.m: 2, nt.C: 2},))
+    assert not small.run(nt.K, nt.K).passed
+    roomy = ExactRank("rank ≤ C", lambda v: v[nt.C], sizes=({nt.n: 5, nt.m: 4, nt.C: 2},))
+    assert not roomy.run(nt.K, nt.K).passed  # K = ΦᵀΦ has rank 4 > 2
+    assert roomy.run(nt.K, nt.Y.T * nt.Y).passed
 
 
 def test_statement_sides_render_as_text_and_relations_without_a_false_equals():
     import theory
 
-    increment = theory.derive_noise().step("kernel increment").latex()
-    assert r"\text{rank dK} \le" in increment and "=" not in increment
+    reduced = theory.derive_readout(theory.losses.squared(2)).step("reduced objective").latex()
+    assert reduced.startswith(r"\text{min_W L} =")
     threshold = theory.water_filling(theory.losses.squared(2)).step("threshold").latex()
     assert r"\iff" in threshold and " = " not in threshold
     plain = theory.derive_readout(theory.losses.squared(2)).step("output gradient").latex()

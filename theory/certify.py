@@ -19,7 +19,8 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sympy as sp
 
@@ -29,38 +30,119 @@ from theory import notation as nt
 DIGITS = 60
 
 
-@dataclass(frozen=True)
-class Certificate:
-    """Outcome of checking one identity on explicit instances.
+#: a certificate is issued only by :meth:`Check.run`; this private seal keeps hand-made ones out
+_SEAL = object()
 
-    ``trials`` names the sizes tried; ``method`` says whether the comparison was exact.
+
+class Certificate:
+    """Outcome of checking one step, computed from that step's own sides by a :class:`Check`.
+
+    ``trials`` names the instances tried; ``method`` says how (exact, 60 digits, symbolic, ...);
+    ``kind`` is "certificate", or "definition"/"assumption"/"construction" for steps that introduce a
+    symbol or state a hypothesis and therefore certify nothing. Certificates cannot be constructed by
+    hand: ``Certificate(..., passed=True)`` raises ``TypeError``.
     """
 
-    identity: str
-    method: str
-    trials: tuple[str, ...]
-    passed: bool
-    detail: str = ""
+    __slots__ = ("identity", "method", "trials", "passed", "detail", "kind", "subject")
+
+    def __init__(self, identity: str, method: str, trials, passed: bool, detail: str = "", *,
+                 kind: str = "certificate", subject=None, _seal=None):
+        if _seal is not _SEAL:
+            raise TypeError("a Certificate is issued only by a check run on a step's own sides: build "
+                            "Step(claim, name, statement, lhs, rhs, check) and read step.certificate")
+        for name, value in (("identity", identity), ("method", method), ("trials", tuple(trials)),
+                            ("passed", bool(passed)), ("detail", detail), ("kind", kind), ("subject", subject)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("certificates are immutable")
 
     def __bool__(self) -> bool:
         return self.passed
 
+    def __repr__(self) -> str:
+        return f"Certificate({self.identity!r}, {self.summary()!r})"
+
+    @property
+    def counts(self) -> bool:
+        """Whether this is a certificate at all (definitions, assumptions and constructions are not)."""
+        return self.kind == "certificate"
+
     def summary(self) -> str:
+        if not self.counts:
+            return f"{self.kind}, not certified: {self.detail}" if self.detail else f"{self.kind}, not certified"
         verdict = "certified" if self.passed else "FAILED"
         text = f"{verdict} by {self.method} at {'; '.join(self.trials)}"
         return text + (f" ({self.detail})" if self.detail else "")
 
 
+class Outcome(NamedTuple):
+    """What a check found; :meth:`Check.run` seals it into a :class:`Certificate`."""
+
+    identity: str
+    method: str
+    trials: tuple
+    passed: bool
+    detail: str = ""
+
+
+class Check:
+    """A way to certify a step from the step's own evaluated sides.
+
+    Subclasses implement :meth:`outcome`; :meth:`run` turns it into a sealed certificate. A check that
+    raises while evaluating a side fails (a malformed side is not a certified one).
+    """
+
+    kind = "certificate"
+
+    def outcome(self, lhs, rhs) -> Outcome:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def run(self, lhs, rhs) -> Certificate:
+        try:
+            found = self.outcome(lhs, rhs)
+        except Exception as exc:  # noqa: BLE001 - any failure to evaluate is a failed certificate
+            found = Outcome(getattr(self, "identity", type(self).__name__), type(self).__name__, (), False,
+                            f"could not be checked: {type(exc).__name__}: {exc}")
+        return Certificate(*found, kind=self.kind, subject=(lhs, rhs), _seal=_SEAL)
+
+
 @dataclass(frozen=True)
 class Step:
-    """One named derivation step: ``lhs = rhs`` (or a statement about them) with its certificate."""
+    """One named derivation step ``lhs = rhs`` (or a statement about them), certified by its own ``check``.
+
+    The certificate is computed here, from exactly the ``lhs`` and ``rhs`` shown and generated into code;
+    :meth:`recheck` certifies a replacement right-hand side with the same check (mutation tests use it).
+    """
 
     claim: str
     name: str
     statement: str
     lhs: sp.Basic
     rhs: sp.Basic
-    certificate: Certificate
+    check: Check
+    certificate: Certificate = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if not isinstance(self.check, Check):
+            raise TypeError(f"step {self.name!r}: check must be a theory.certify.Check (a certificate is computed "
+                            f"from the step's own sides), got {type(self.check).__name__}")
+        object.__setattr__(self, "certificate", self.check.run(self.lhs, self.rhs))
+
+    @property
+    def is_definition(self) -> bool:
+        return not self.certificate.counts
+
+    @property
+    def holds(self) -> bool:
+        """The certificate was issued for these very sides and passed (definitions hold by fiat)."""
+        subject = self.certificate.subject
+        own = subject is not None and subject[0] is self.lhs and subject[1] is self.rhs
+        return own and (self.certificate.passed or self.is_definition)
+
+    def recheck(self, rhs=None, lhs=None) -> Certificate:
+        """The certificate the same check gives to other sides (default: this step's own)."""
+        return self.check.run(self.lhs if lhs is None else lhs, self.rhs if rhs is None else rhs)
 
     def latex(self) -> str:
         """lhs = rhs; a side that is a statement in words (a symbol named "rank dK") is set as text, and a
@@ -74,8 +156,9 @@ class Step:
 
     def _repr_markdown_(self) -> str:
         """Rendered in notebooks: name, statement, the equation and its certificate."""
+        mark = "✔" if self.certificate.passed and self.certificate.counts else ("·" if self.is_definition else "✘")
         return (f"**{_md_escape(self.name)}** — {_md_escape(self.statement)}\n\n$${self.latex()}$$\n\n"
-                f"<small>{'✔' if self.certificate.passed else '✘'} {_md_escape(self.certificate.summary())}</small>")
+                f"<small>{mark} {_md_escape(self.certificate.summary())}</small>")
 
     def __str__(self) -> str:
         return (f"[{self.claim} · {self.name}] {self.statement}\n"
@@ -84,14 +167,16 @@ class Step:
 
 
 class Derivation:
-    """An ordered collection of certified steps, with the expressions they lead to."""
+    """An ordered collection of steps, each certified on its own sides, with the expressions they lead to."""
 
     claim: str = ""
     steps: tuple[Step, ...] = ()
 
     @property
     def certified(self) -> bool:
-        return all(step.certificate.passed for step in self.steps)
+        """Every step holds, and at least one step is a certificate (definitions alone certify nothing)."""
+        return bool(self.steps) and all(step.holds for step in self.steps) and any(
+            not step.is_definition for step in self.steps)
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -163,6 +248,8 @@ def evaluate(expr, values: Mapping):
         return sp.eye(int(evaluate(expr.rows, values)))
     if isinstance(expr, sp.ZeroMatrix):
         return sp.zeros(int(evaluate(expr.rows, values)), int(evaluate(expr.cols, values)))
+    if isinstance(expr, sp.OneMatrix):
+        return sp.ones(int(evaluate(expr.rows, values)), int(evaluate(expr.cols, values)))
     if isinstance(expr, sp.MatAdd):
         parts = [evaluate(a, values) for a in expr.args]
         total = parts[0]
@@ -197,8 +284,13 @@ def _as_matrix(value) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix([[value]])
 
 
-def _compare(lhs, rhs) -> tuple[bool, str, str]:
-    """(equal, method, detail) for two explicit values."""
+def compare(lhs, rhs, digits: int = DIGITS) -> tuple[bool, str, str]:
+    """(equal, method, detail) for two explicit values.
+
+    Rational differences are compared exactly; entries with free symbols (free parameters of a general
+    solution) must expand to 0; anything else (radicals, exp, log) is compared at ``DIGITS`` digits with
+    residues below 10**-(digits - 10) relative to the largest entry.
+    """
     a, b = _as_matrix(lhs), _as_matrix(rhs)
     if a.shape != b.shape:
         return False, "exact evaluation", f"shapes differ: {a.shape} vs {b.shape}"
@@ -206,9 +298,12 @@ def _compare(lhs, rhs) -> tuple[bool, str, str]:
     if all(e.is_Rational for e in diff):
         bad = [e for e in diff if e != 0]
         return not bad, "exact evaluation", (f"residue {bad[0]}" if bad else "")
+    if any(e.free_symbols for e in diff):
+        bad = [e for e in diff if sp.simplify(sp.expand(e)) != 0]
+        return not bad, "exact evaluation with free parameters", (f"residue {bad[0]}" if bad else "")
     scale = max([1] + [abs(sp.N(e, DIGITS)) for e in list(a) + list(b)])
     worst = max(abs(sp.N(e, DIGITS)) for e in diff)
-    ok = worst <= scale * sp.Float(10) ** (-(DIGITS - 10))
+    ok = worst <= scale * sp.Float(10) ** (-(digits - 10))
     return bool(ok), f"{DIGITS}-digit evaluation", ("" if ok else f"residue {sp.N(worst, 5)}")
 
 
@@ -260,6 +355,12 @@ def _describe(dims: Mapping) -> str:
     return ", ".join(f"{k}={v}" for k, v in dims.items())
 
 
+def instances_at(sizes: Iterable[Mapping], seed: int, sample: Callable = standard_instance) -> list[tuple[str, dict]]:
+    """[(label, values)]: ``sample(rng, dims)`` at each size, with one seeded generator (reproducible)."""
+    rng = random.Random(seed)
+    return [(_describe(dims), sample(rng, dims)) for dims in sizes]
+
+
 #: sizes at which matrix identities are certified: square, wide and tall Φ
 DEFAULT_SIZES = (
     {nt.n: 3, nt.m: 3, nt.C: 2},
@@ -268,37 +369,203 @@ DEFAULT_SIZES = (
 )
 
 
+def _substituted(expr, substitute):
+    return expr.xreplace(dict(substitute)) if substitute else expr
+
+
+class Identity(Check):
+    """lhs = rhs, both sides evaluated exactly on ``sample(rng, dims)`` for each size in ``sizes``.
+
+    A polynomial-identity test: a false rational identity survives a random rational point only on a
+    measure-zero set. ``substitute`` replaces symbols defined by earlier steps (e.g. D → its formula)
+    in both sides before evaluation.
+    """
+
+    def __init__(self, identity: str, *, sizes: Iterable[Mapping] = DEFAULT_SIZES,
+                 sample: Callable[[random.Random, Mapping], dict] = standard_instance, seed: int = 0,
+                 substitute: Mapping | None = None, instances: Callable[[], list] | None = None):
+        self.identity, self.sizes, self.sample, self.seed = identity, tuple(sizes), sample, seed
+        self.substitute = dict(substitute or {})
+        self._make = instances or (lambda: instances_at(self.sizes, self.seed, self.sample))
+        self._instances = None
+
+    def instances(self) -> list[tuple[str, dict]]:
+        """[(label, values)]: sampled at ``sizes`` or given explicitly (``instances``), computed once."""
+        if self._instances is None:
+            self._instances = self._make()
+            if not self._instances:
+                raise ValueError(f"identity {self.identity!r} has no instance to be checked on")
+        return self._instances
+
+    def outcome(self, lhs, rhs) -> Outcome:
+        lhs, rhs = _substituted(lhs, self.substitute), _substituted(rhs, self.substitute)
+        trials, methods = [], set()
+        for label, values in self.instances():
+            equal, method, detail = compare(evaluate(lhs, values), evaluate(rhs, values))
+            methods.add(method)
+            trials.append(label)
+            if not equal:
+                return Outcome(self.identity, method, tuple(trials), False, f"fails at {label}: {detail}")
+        return Outcome(self.identity, " and ".join(sorted(methods)), tuple(trials), True)
+
+
+class AgainstTruth(Check):
+    """One side of the step, evaluated on explicit instances, against a ground truth computed from the
+    instance alone (an entrywise derivative, an exact solve, an enumeration) — never from the step.
+
+    ``instances()`` → [(label, values)]; ``truth(values)`` → explicit value; ``side(lhs, rhs)`` picks
+    the expression to evaluate (default: the rhs, the derived formula). Truth values are computed once
+    and cached, so rechecking a mutated side is cheap.
+    """
+
+    def __init__(self, identity: str, truth: Callable[[dict], object],
+                 instances: Callable[[], list[tuple[str, dict]]], *, side: Callable = None,
+                 substitute: Mapping | None = None, method: str = "", digits: int = DIGITS):
+        self.identity, self.truth, self._make = identity, truth, instances
+        self.side = side or (lambda lhs, rhs: rhs)
+        self.substitute, self.method, self.digits = dict(substitute or {}), method, digits
+        self._cases = None
+
+    def cases(self):
+        if self._cases is None:
+            self._cases = [(label, values, self.truth(values)) for label, values in self._make()]
+        return self._cases
+
+    def outcome(self, lhs, rhs) -> Outcome:
+        expr = _substituted(self.side(lhs, rhs), self.substitute)
+        trials, methods = [], set()
+        for label, values, truth in self.cases():
+            equal, method, detail = compare(evaluate(expr, values), truth, self.digits)
+            methods.add(self.method or method)
+            trials.append(label)
+            if not equal:
+                return Outcome(self.identity, self.method or method, tuple(trials), False,
+                               f"fails at {label}: {detail}")
+        return Outcome(self.identity, " and ".join(sorted(methods)), tuple(trials), True)
+
+
+class SymbolicZero(Check):
+    """A residue built from the step's sides (default lhs − rhs; a scalar or every entry of a matrix)
+    that SymPy simplifies to 0."""
+
+    def __init__(self, identity: str, residue: Callable = None, assumptions: str = ""):
+        self.identity, self.assumptions = identity, assumptions
+        self.residue = residue or (lambda lhs, rhs: lhs - rhs)
+
+    def outcome(self, lhs, rhs) -> Outcome:
+        residue = self.residue(lhs, rhs)
+        entries = list(residue) if isinstance(residue, (sp.MatrixBase, list, tuple)) else [residue]
+        left = [r for r in (sp.simplify(e) for e in entries) if r != 0]
+        method = "symbolic simplification to 0" + (f" ({self.assumptions})" if self.assumptions else "")
+        return Outcome(self.identity, method, ("symbolic",), not left, f"residue {left[0]}" if left else "")
+
+
+class Signs(Check):
+    """Signs of expressions built from the step's sides, decided by SymPy under a positive parametrisation.
+
+    ``conditions(lhs, rhs)`` → [(label, expression, "positive" | "negative")]; each expression is put over
+    a common denominator and factored, and its sign must be decided as required.
+    """
+
+    def __init__(self, identity: str, conditions: Callable, parametrisation: str):
+        self.identity, self.conditions, self.parametrisation = identity, conditions, parametrisation
+
+    def outcome(self, lhs, rhs) -> Outcome:
+        bad, labels = [], []
+        for label, expr, sign in self.conditions(lhs, rhs):
+            labels.append(label)
+            value = sp.factor(sp.together(expr))
+            decided = value.is_positive if sign == "positive" else value.is_negative
+            if not decided:
+                bad.append(f"{label} is not provably {sign}: {value}")
+        return Outcome(self.identity, f"symbolic sign analysis ({self.parametrisation})", tuple(labels), not bad,
+                       "; ".join(bad))
+
+
+class ExactRank(Check):
+    """rank ≤ bound, by exact rank over the rationals of a side evaluated at sizes where a wrong side could
+    exceed the bound. ``of(lhs, rhs)`` picks the matrix (default: the rhs); ``bound(values)`` is an int."""
+
+    def __init__(self, identity: str, bound: Callable[[dict], int], *, sizes: Iterable[Mapping] = (),
+                 sample: Callable[[random.Random, Mapping], dict] = standard_instance, seed: int = 0,
+                 of: Callable = None, substitute: Mapping | None = None, instances: Callable[[], list] | None = None):
+        self.identity, self.bound, self.sizes, self.sample, self.seed = identity, bound, tuple(sizes), sample, seed
+        self.of = of or (lambda lhs, rhs: rhs)
+        self.substitute = dict(substitute or {})
+        self._make = instances or (lambda: instances_at(self.sizes, self.seed, self.sample))
+        self._instances = None
+
+    def outcome(self, lhs, rhs) -> Outcome:
+        if self._instances is None:
+            self._instances = self._make()
+            if not self._instances:
+                raise ValueError(f"rank statement {self.identity!r} has no instance to be checked on")
+        expr = _substituted(self.of(lhs, rhs), self.substitute)
+        trials = []
+        method = "exact rank over the rationals"
+        for label, values in self._instances:
+            value = sp.Matrix(_as_matrix(evaluate(expr, values)))
+            if not all(e.is_Rational for e in value):
+                return Outcome(self.identity, method, tuple(trials), False, f"non-rational entries at {label}")
+            rank, bound = value.rank(), int(self.bound(values))
+            trials.append(f"{label}: rank {rank} ≤ {bound}")
+            if min(value.shape) <= bound:
+                return Outcome(self.identity, method, tuple(trials), False,
+                               f"at {label} a {value.shape} matrix cannot exceed rank {bound}: "
+                               "choose sizes where the bound could fail")
+            if rank > bound:
+                return Outcome(self.identity, method, tuple(trials), False, f"rank {rank} > {bound} at {label}")
+        return Outcome(self.identity, method, tuple(trials), True)
+
+
+class Predicate(Check):
+    """A decision about the step's own sides that is not an equation (a counterexample exists, an
+    inclusion of subspaces holds): ``decide(lhs, rhs)`` → (passed, trials, detail)."""
+
+    def __init__(self, identity: str, decide: Callable, method: str):
+        self.identity, self.decide, self.method = identity, decide, method
+
+    def outcome(self, lhs, rhs) -> Outcome:
+        passed, trials, detail = self.decide(lhs, rhs)
+        return Outcome(self.identity, self.method, tuple(trials), bool(passed), "" if passed else detail)
+
+
+class AllOf(Check):
+    """Every check must pass; the certificate lists them all."""
+
+    def __init__(self, *checks: Check):
+        if not checks or not all(isinstance(c, Check) and c.kind == "certificate" for c in checks):
+            raise TypeError("AllOf needs one or more certifying checks")
+        self.checks = checks
+        self.identity = "; ".join(c.identity for c in checks)
+
+    def outcome(self, lhs, rhs) -> Outcome:
+        found = [c.outcome(lhs, rhs) for c in self.checks]
+        failed = [f for f in found if not f.passed]
+        first = failed[0] if failed else found[0]
+        methods = " + ".join(dict.fromkeys(f.method for f in found))
+        trials = tuple(t for f in found for t in f.trials)
+        return Outcome(self.identity, methods, trials, not failed,
+                       f"{first.identity}: {first.detail}" if failed else "")
+
+
+class Definition(Check):
+    """Not a certificate: the step introduces a symbol, states an assumption or substitutes a
+    construction. It is shown as such and never counts towards ``Derivation.certified``."""
+
+    KINDS = ("definition", "assumption", "construction")
+
+    def __init__(self, reason: str, kind: str = "definition"):
+        if kind not in self.KINDS:
+            raise ValueError(f"kind must be one of {self.KINDS}, got {kind!r}")
+        self.identity, self.reason, self.kind = reason, reason, kind
+
+    def outcome(self, lhs, rhs) -> Outcome:
+        return Outcome(self.reason, self.kind, (), True, self.reason)
+
+
 def certify_identity(identity: str, lhs, rhs, *, sizes: Iterable[Mapping] = DEFAULT_SIZES,
                      sample: Callable[[random.Random, Mapping], dict] = standard_instance,
                      seed: int = 0) -> Certificate:
     """Certify ``lhs = rhs`` by exact evaluation on ``sample(rng, dims)`` for each size in ``sizes``."""
-    rng = random.Random(seed)
-    trials, methods = [], set()
-    for dims in sizes:
-        values = sample(rng, dims)
-        equal, method, detail = _compare(evaluate(lhs, values), evaluate(rhs, values))
-        methods.add(method)
-        trials.append(_describe(dims))
-        if not equal:
-            return Certificate(identity, method, tuple(trials), False, f"fails at {trials[-1]}: {detail}")
-    return Certificate(identity, " and ".join(sorted(methods)), tuple(trials), True)
-
-
-def certify_values(identity: str, pairs: Iterable[tuple[str, object, object]]) -> Certificate:
-    """Certify explicit (description, lhs, rhs) pairs computed by the caller."""
-    trials, methods = [], set()
-    for description, lhs, rhs in pairs:
-        equal, method, detail = _compare(lhs, rhs)
-        methods.add(method)
-        trials.append(description)
-        if not equal:
-            return Certificate(identity, method, tuple(trials), False, f"fails at {description}: {detail}")
-    return Certificate(identity, " and ".join(sorted(methods)), tuple(trials), True)
-
-
-def certify_symbolic(identity: str, residue, assumptions: str = "") -> Certificate:
-    """Certify an identity whose residue (a scalar or every entry of a matrix) SymPy simplifies to 0."""
-    entries = list(residue) if isinstance(residue, sp.MatrixBase) else [residue]
-    left = [r for r in (sp.simplify(e) for e in entries) if r != 0]
-    return Certificate(identity, "symbolic simplification to 0" + (f" ({assumptions})" if assumptions else ""),
-                       ("symbolic",), not left, f"residue {left[0]}" if left else "")
+    return Identity(identity, sizes=sizes, sample=sample, seed=seed).run(lhs, rhs)

@@ -40,12 +40,12 @@ from functools import lru_cache
 import sympy as sp
 
 from theory import notation as nt
-from theory.certify import (Certificate, Derivation, Step, certify_identity, certify_symbolic, certify_values,
-                            evaluate, rational, rational_matrix, rational_orthogonal, standard_instance)
+from theory.certify import (AgainstTruth, AllOf, Certificate, Definition, Derivation, Identity, Predicate, Step,
+                            SymbolicZero, compare, instances_at, rational, rational_matrix, rational_orthogonal)
 from theory.gradients import exact_optimal_readout, gradient_in, objective, symbolic_matrix
 from theory.kernel_ode import derive_kernel_ode
 from theory.losses import squared
-from theory.matrix_algebra import contract, from_scalar, to_scalar
+from theory.matrix_algebra import from_scalar, to_scalar
 from theory.readout import derive_readout
 from theory.spectral import water_filling
 
@@ -126,14 +126,14 @@ class FixedFeatureCompression(Derivation):
         self.K = Psi.T * M * Psi
         steps.append(Step("T9", "fixed-feature kernel", "Φ = UΨ ⇒ K = ΦᵀΦ = ΨᵀMΨ with M = UᵀU (any Ψ)",
                           nt.Phi.T * nt.Phi, self.K,
-                          certify_identity("ΦᵀΦ = ΨᵀMΨ", nt.Phi.T * nt.Phi, self.K, sizes=sizes, sample=generic,
-                                           seed=seed)))
+                          Definition("M := UᵀU; (UΨ)ᵀ(UΨ) = Ψᵀ(UᵀU)Ψ by associativity")))
         steps.append(Step("T9", "orthonormal rows", "assumption: ΨΨᵀ = I_p (whitened inputs; p ≤ n)",
                           Psi * Psi.T, I_p,
-                          certify_identity("ΨΨᵀ = I_p", Psi * Psi.T, I_p, sizes=sizes, sample=ortho, seed=seed + 1)))
+                          Definition("the hypothesis of the reduction (reduction_certificate('generic') shows it is "
+                                     "needed)", kind="assumption")))
         steps.append(Step("T9", "penalty", "‖U‖² = tr M = tr ΨᵀMΨ = tr K: the decay on U is the decay on Φ",
                           sp.Trace(self.K), sp.Trace(M),
-                          certify_identity("tr ΨᵀMΨ = tr M", sp.Trace(self.K), sp.Trace(M), sizes=sizes, sample=ortho,
+                          Identity("tr ΨᵀMΨ = tr M", sizes=sizes, sample=ortho,
                                            seed=seed + 2)))
 
         # push-through (I + AB)⁻¹ = I − A(I + BA)⁻¹B with A = Ψᵀ, B = MΨ/λ: holds for any Ψ
@@ -141,27 +141,21 @@ class FixedFeatureCompression(Derivation):
         woodbury = (nt.I_n - Psi.T * (lam * I_p + M * Psi * Psi.T).I * M * Psi) / lam
         steps.append(Step("T9", "Woodbury", "(λI_n + ΨᵀMΨ)⁻¹ = (I_n − Ψᵀ(λI_p + MΨΨᵀ)⁻¹MΨ)/λ for any Ψ",
                           resolvent, woodbury,
-                          certify_identity("push-through Woodbury", resolvent, woodbury, sizes=sizes, sample=generic,
+                          Identity("push-through Woodbury", sizes=sizes, sample=generic,
                                            seed=seed + 3)))
-        # ΨΨᵀ = I_p, then (M + λI)⁻¹M = I − λ(M + λI)⁻¹ as a scalar function of the eigenvalue of M
-        inner = (lam * I_p + M).I * M
-        split = matrix_function(to_scalar(inner, {M: nt.kappa}), nt.kappa, M, I_p)
-        contracted = contract(woodbury, (Psi, Psi.T), I_p)
+        # ΨΨᵀ = I_p turns Woodbury's (λI_p + MΨΨᵀ)⁻¹M into (M + λI)⁻¹M = I − λ(M + λI)⁻¹ (a scalar function of
+        # the eigenvalues of M); collected, the closed form below (certified against the resolvent itself)
         self.resolvent = (Psi.T * (M + lam * I_p).I * Psi + (nt.I_n - Psi.T * Psi) / lam)
         steps.append(Step("T9", "resolvent",
                           "ΨΨᵀ = I_p and (M + λI)⁻¹M = I − λ(M + λI)⁻¹ (derived as a scalar function of the "
                           "eigenvalue of M) give (K + λI)⁻¹ = Ψᵀ(M + λI)⁻¹Ψ + (I − ΨᵀΨ)/λ",
                           resolvent, self.resolvent,
-                          certify_values("(K + λI)⁻¹: Woodbury with ΨΨᵀ = I_p, split, and the closed form",
-                                         self._pairs(sizes, seed + 4, [("Woodbury with ΨΨᵀ → I_p", resolvent,
-                                                                        contracted),
-                                                                       ("(M + λI)⁻¹M split", inner, split),
-                                                                       ("closed form", resolvent, self.resolvent)]))))
+                          Identity("(K + λI)⁻¹ = Ψᵀ(M + λI)⁻¹Ψ + (I − ΨᵀΨ)/λ for orthonormal Ψ", sizes=sizes,
+                                   sample=ortho, seed=seed + 4)))
         self.push_through = Psi.T * (M + lam * I_p).I
         steps.append(Step("T9", "push-through", "(K + λI_n)⁻¹Ψᵀ = Ψᵀ(M + λI_p)⁻¹ since (I − ΨᵀΨ)Ψᵀ = 0",
                           resolvent * Psi.T, self.push_through,
-                          certify_identity("(K + λI)⁻¹Ψᵀ = Ψᵀ(M + λI)⁻¹", resolvent * Psi.T, self.push_through,
-                                           sizes=sizes, sample=ortho, seed=seed + 5)))
+                          Identity("(K + λI)⁻¹Ψᵀ = Ψᵀ(M + λI)⁻¹", sizes=sizes, sample=ortho, seed=seed + 5)))
 
         # T1's reduced objective, at K = ΨᵀMΨ, against the same derived expression at size p in (M, Ỹ)
         t1 = derive_readout(loss).reduced_objective
@@ -171,7 +165,7 @@ class FixedFeatureCompression(Derivation):
         steps.append(Step("T9", "reduced objective",
                           "min_W L(W, UΨ) = T1's reduced objective at size p in M with labels Ỹ = YΨᵀ, plus "
                           "½‖Y(I − ΨᵀΨ)‖² (independent of M)", self.reduced_at_K, self.reduced_objective,
-                          self._certify_objective(loss, sizes, seed + 6)))
+                          self._objective_check(loss, sizes, seed + 6)))
 
         # the adiabatic flow: U̇ = −∂L/∂U at the optimal readout; Ṁ = U̇ᵀU + UᵀU̇ closes in M
         ode = derive_kernel_ode(loss)
@@ -179,27 +173,27 @@ class FixedFeatureCompression(Derivation):
         steps.append(Step("T9", "compressed flow",
                           "Ṁ = U̇ᵀU + UᵀU̇ = M·D̃ + D̃·M − 2μM, D̃ = λ(M + λI)⁻¹ỸᵀỸ(M + λI)⁻¹ (T2 at size p, "
                           "labels Ỹ); K̇ = ΨᵀṀΨ", sp.MatrixSymbol("dM/dt", nt.p, nt.p), self.flow,
-                          self._certify_flow(loss, seed + 7)))
+                          AgainstTruth("Ṁ = U̇ᵀU + UᵀU̇ with U̇ the entrywise U-gradient of L(W*(UΨ), UΨ) + (μ/2)‖U‖²",
+                                       lambda v: self._exact_M_dot(loss, v),
+                                       lambda: instances_at(({nt.n: 3, nt.p: 2, nt.m: 2, nt.C: C},
+                                                             {nt.n: 4, nt.p: 3, nt.m: 2, nt.C: C}), seed + 7, ortho))))
         self.kappa_star = water_filling().kappa_star
         steps.append(Step("T9", "compressed steady state",
                           "M∞ = V diag(κ∞(s̃)) Vᵀ from the T3 law with s̃ = σ(YΨᵀ)² (V: right singular vectors of "
                           "Ỹ) makes ∂L/∂W and ∂L/∂U vanish: an exact stationary point of the fixed-feature model",
-                          sp.MatrixSymbol("M_inf", nt.p, nt.p), sp.Symbol("V diag(kappa_inf(s~)) V^T"),
-                          self._certify_steady_state(loss, seed + 8)))
+                          sp.Symbol("kappa(s~)"), self.kappa_star, self._steady_state_check(loss, seed + 8)))
 
         self.predictor = Ytilde * (M + lam * I_p).I * M * psi
         raw = nt.Y * resolvent * Psi.T * M * psi
         steps.append(Step("T9", "kernel-ridge predictor",
                           "f(x) = Y(K + λI)⁻¹k(x) with k(x) = ΨᵀMψ(x) equals Ỹ(M + λI)⁻¹Mψ(x) (p × n work)",
                           raw, self.predictor,
-                          certify_identity("Y(K + λI)⁻¹ΨᵀMψ = Ỹ(M + λI)⁻¹Mψ", raw, self.predictor, sizes=sizes,
-                                           sample=ortho, seed=seed + 9)))
+                          Identity("Y(K + λI)⁻¹ΨᵀMψ = Ỹ(M + λI)⁻¹Mψ", sizes=sizes, sample=ortho, seed=seed + 9)))
         self.dof = sp.Trace(M * (M + lam * I_p).I)
         dof_K = sp.Trace(self.K * resolvent)
         steps.append(Step("T9", "degrees of freedom", "Σκ/(κ + λ) = tr K(K + λI)⁻¹ = tr M(M + λI)⁻¹",
                           dof_K, self.dof,
-                          certify_identity("tr K(K + λI)⁻¹ = tr M(M + λI)⁻¹", dof_K, self.dof, sizes=sizes,
-                                           sample=ortho, seed=seed + 10)))
+                          Identity("tr K(K + λI)⁻¹ = tr M(M + λI)⁻¹", sizes=sizes, sample=ortho, seed=seed + 10)))
 
         star = self.kappa_star.subs(nt.s, sigma**2)
         self.mode_weight = sp.simplify(sigma * star / (star + lam))
@@ -209,10 +203,7 @@ class FixedFeatureCompression(Derivation):
                           "κ∞/(κ∞ + λ) = 1 − √(λμ)/σ < 1, so df(K∞) = Σ(1 − √(λμ)/σ)₊ < rank Ỹ ≤ C",
                           sp.Matrix([sigma * star / (star + lam), star / (star + lam)]),
                           sp.Matrix([sigma - sp.sqrt(lam * mu), 1 - sp.sqrt(lam * mu) / sigma]),
-                          certify_symbolic("mode weight and df of the water-filled mode",
-                                           sp.Matrix([self.mode_weight - (sigma - sp.sqrt(lam * mu)),
-                                                      self.mode_dof - (1 - sp.sqrt(lam * mu) / sigma)]),
-                                           "σ, λ, μ > 0")))
+                          SymbolicZero("mode weight and df of the water-filled mode", assumptions="σ, λ, μ > 0")))
 
         # the textbook per-mode bias and variance of kernel ridge regression, for a kernel independent of the labels
         bias_op = nt.I_n - nt.K * (nt.K + lam * nt.I_n).I
@@ -223,80 +214,67 @@ class FixedFeatureCompression(Derivation):
                           f"for fixed K and Y = Θ + noise: E f − Θ = −Θλ(K + λI)⁻¹ (per mode {self.mode_bias}, bias² "
                           f"∝ its square), noise passes through K(K + λI)⁻¹ (variance ∝ {self.mode_variance}); "
                           "K∞ depends on Y, so these hold for the raw kernel only", bias_op, bias_closed,
-                          certify_identity("I − K(K + λI)⁻¹ = λ(K + λI)⁻¹", bias_op, bias_closed, seed=seed + 11,
-                                           sample=standard_instance)))
+                          Identity("I − K(K + λI)⁻¹ = λ(K + λI)⁻¹", seed=seed + 11)))
         self.steps = tuple(steps)
 
     # ------------------------------------------------------------------------------------------
-    def _pairs(self, sizes, seed, expressions, rows="orthonormal"):
-        """(description, lhs, rhs) evaluated exactly for each (name, lhs, rhs) in ``expressions`` at each size."""
-        rng = random.Random(seed)
-        pairs = []
-        for dims in sizes:
-            values = fixed_feature_instance(rng, dims, rows)
-            for name, lhs, rhs in expressions:
-                pairs.append((f"{_label(dims)}: {name}", evaluate(lhs, values), evaluate(rhs, values)))
-        return pairs
+    def _objective_check(self, loss, sizes, seed, rows="orthonormal") -> AllOf:
+        """Both forms evaluated exactly, and the rhs against L(W*, UΨ) + (μ/2)‖U‖² with W* solved entrywise."""
+        sample = _sampler(rows)
 
-    def _certify_objective(self, loss, sizes, seed, rows="orthonormal"):
-        """Both forms evaluated exactly, and against L(W*, UΨ) + (μ/2)‖U‖² with W* solved entrywise."""
-        rng = random.Random(seed)
-        pairs = []
-        for dims in sizes:
-            v = fixed_feature_instance(rng, dims, rows)
+        def truth(v):
             W = exact_optimal_readout(loss, v[nt.Phi], v[nt.Y], v[nt.lam])
-            truth = (objective(loss, W, v[nt.Phi], v[nt.Y], v[nt.lam], 0)
-                     + v[nt.mu] / 2 * sum(u**2 for u in v[nt.U]))
-            label = _label(dims)
-            pairs.append((label + ": T1 at K = ΨᵀMΨ", evaluate(self.reduced_at_K, v), evaluate(self.reduced_objective, v)))
-            pairs.append((label + ": min_W L(W, UΨ) + (μ/2)‖U‖²", truth, evaluate(self.reduced_objective, v)))
-        return certify_values("reduced objective in (M, Ỹ) + constant", pairs)
+            return objective(loss, W, v[nt.Phi], v[nt.Y], v[nt.lam], 0) + v[nt.mu] / 2 * sum(u**2 for u in v[nt.U])
 
-    def _certify_flow(self, loss, seed, rows="orthonormal"):
-        """U̇ from the entrywise derivative of L(W*, UΨ) + (μ/2)‖U‖² in U (W* solved exactly); Ṁ and K̇ from it."""
-        rng = random.Random(seed)
-        pairs = []
-        for dims in ({nt.n: 3, nt.p: 2, nt.m: 2, nt.C: loss.C}, {nt.n: 4, nt.p: 3, nt.m: 2, nt.C: loss.C}):
-            v = fixed_feature_instance(rng, dims, rows)
-            U, Psi = v[nt.U], v[nt.Psi]
-            W = exact_optimal_readout(loss, v[nt.Phi], v[nt.Y], v[nt.lam])
-            free = symbolic_matrix("u", *U.shape)
-            L = objective(loss, W, free * Psi, v[nt.Y], v[nt.lam], 0) + v[nt.mu] / 2 * sum(x**2 for x in free)
-            U_dot = -sp.Matrix(*U.shape, gradient_in(L, free)).xreplace(dict(zip(free, U)))
-            M_dot = U_dot.T * U + U.T * U_dot
-            flow = evaluate(self.flow, v)
-            pairs.append((_label(dims) + ": Ṁ", M_dot, flow))
-            pairs.append((_label(dims) + ": K̇ = Φ̇ᵀΦ + ΦᵀΦ̇", (U_dot * Psi).T * v[nt.Phi] + v[nt.Phi].T * (U_dot * Psi),
-                          Psi.T * flow * Psi))
-        return certify_values("Ṁ from the entrywise U-gradient vs T2 at (M, Ỹ)", pairs)
+        return AllOf(Identity("T1 at K = ΨᵀMΨ = T1 at size p in (M, Ỹ) + constant", sizes=sizes, sample=sample,
+                              seed=seed),
+                     AgainstTruth("min_W L(W, UΨ) + (μ/2)‖U‖² with W* solved entrywise", truth,
+                                  lambda: instances_at(sizes, seed + 100, sample)))
 
-    def _certify_steady_state(self, loss, seed):
-        """λ = μ = 1, Ỹ = [diag(q) 0]Vᵀ with q_i = 1 + r_i², so κ∞(q_i²) = q_i − 1 = r_i² is a rational square:
-        U∞ = diag(r)V₁ᵀ (V₁ the first C columns of V) has U∞ᵀU∞ = V diag(κ∞) Vᵀ. Y = ỸΨ + Z(I − ΨᵀΨ) has a
-        component outside the features (p < n), so its own spectrum differs from Ỹ's."""
+    @staticmethod
+    def _exact_M_dot(loss, v) -> sp.Matrix:
+        U, Psi = v[nt.U], v[nt.Psi]
+        W = exact_optimal_readout(loss, v[nt.Phi], v[nt.Y], v[nt.lam])
+        free = symbolic_matrix("u", *U.shape)
+        L = objective(loss, W, free * Psi, v[nt.Y], v[nt.lam], 0) + v[nt.mu] / 2 * sum(x**2 for x in free)
+        U_dot = -sp.Matrix(*U.shape, gradient_in(L, free)).xreplace(dict(zip(free, U)))
+        return U_dot.T * U + U.T * U_dot
+
+    def _steady_state_check(self, loss, seed) -> Predicate:
+        """λ = μ = 1, Ỹ = [diag(q) 0]Vᵀ with q_i = 1 + r_i²: κ_i = rhs(s̃ = q_i²) (for the law, q_i − 1 = r_i², a rational
+        square), U∞ = diag(√κ_i)V₁ᵀ (V₁ the first C columns of V), Y = ỸΨ + Z(I − ΨᵀΨ) with a component outside the
+        features (p < n); both entrywise gradients of the objective must vanish at (W*(U∞Ψ), U∞)."""
         rng = random.Random(seed)
         C = loss.C
-        pairs = []
+        cases = []
         for n, p in ((C + 2, C + 1), (C + 3, C + 1)):
             Psi = sp.ImmutableMatrix(rational_orthogonal(rng, n)[:p, :])
             V = rational_orthogonal(rng, p)
-            r = [rational(rng, positive=True) for _ in range(C)]
-            q = [1 + x**2 for x in r]
-            kappas = [self.kappa_star.subs({nt.s: x**2, nt.lam: 1, nt.mu: 1}) for x in q]
+            q = [1 + rational(rng, positive=True) ** 2 for _ in range(C)]
             Yt = sp.Matrix(C, p, lambda i, j, q=q: q[i] if i == j else 0) * V.T
             Y = Yt * Psi + rational_matrix(rng, C, n) * (sp.eye(n) - Psi.T * Psi)
-            U = sp.Matrix(C, p, lambda i, j, r=r: r[i] if i == j else 0) * V.T
-            Phi = U * Psi
-            W = exact_optimal_readout(loss, Phi, Y, 1)
-            wfree, ufree = symbolic_matrix("w", C, C), symbolic_matrix("u", C, p)
-            L = objective(loss, wfree, ufree * Psi, Y, 1, 0) + sum(x**2 for x in ufree) / 2
-            point = dict(zip(wfree, W)) | dict(zip(ufree, U))
-            grad = sp.Matrix([g.xreplace(point) for g in gradient_in(L, list(wfree) + list(ufree))])
-            label = f"n={n}, p={p}, C={C}"
-            pairs.append((label + ": κ∞(q²) = r² from the derived law", sp.Matrix(kappas), sp.Matrix([x**2 for x in r])))
-            pairs.append((label + ": Ỹ = YΨᵀ", Y * Psi.T, Yt))
-            pairs.append((label + ": ∂L/∂(W, U) at (W*(U∞Ψ), U∞)", grad, sp.zeros(grad.shape[0], 1)))
-        return certify_values("law with Ỹ = YΨᵀ gives an exact stationary point", pairs)
+            cases.append((f"n={n}, p={p}, C={C}, λ = μ = 1", Psi, V, q, Y))
+
+        def decide(lhs, rhs):
+            trials = []
+            for label, Psi, V, q, Y in cases:
+                trials.append(label)
+                kappas = [rhs.subs({nt.s: x**2, nt.lam: 1, nt.mu: 1}) for x in q]
+                if any(not (k.is_real and k >= 0) for k in kappas):
+                    return False, trials, f"κ = {kappas} is not a valid spectrum at {label}"
+                U = sp.Matrix(C, Psi.shape[0], lambda i, j: sp.sqrt(kappas[i]) if i == j else 0) * V.T
+                W = exact_optimal_readout(loss, U * Psi, Y, 1)
+                wfree, ufree = symbolic_matrix("w", *W.shape), symbolic_matrix("u", *U.shape)
+                L = objective(loss, wfree, ufree * Psi, Y, 1, 0) + sum(x**2 for x in ufree) / 2
+                point = dict(zip(wfree, W)) | dict(zip(ufree, U))
+                grad = sp.Matrix([g.xreplace(point) for g in gradient_in(L, list(wfree) + list(ufree))])
+                ok, _, detail = compare(grad, sp.zeros(*grad.shape))
+                if not ok:
+                    return False, trials, f"∂L/∂(W, U) ≠ 0 at {label}: {detail}"
+            return True, trials, ""
+
+        return Predicate("the law with Ỹ = YΨᵀ gives an exact stationary point of the fixed-feature model", decide,
+                         "exact evaluation of the entrywise gradient")
 
 
 @lru_cache(maxsize=None)
@@ -316,14 +294,15 @@ def reduction_certificate(rows: str = "orthonormal", C: int = 2, seed: int = 0) 
     if rows not in ROWS:
         raise ValueError(f"rows must be one of {ROWS}, got {rows!r}")
     t9 = derive_fixed_features(C)
+    sizes, sample = _sizes(C), _sampler(rows)
     resolvent = (t9.K + nt.lam * nt.I_n).I
-    pairs = t9._pairs(_sizes(C), seed, [("resolvent", resolvent, t9.resolvent),
-                                        ("push-through", resolvent * nt.Psi.T, t9.push_through)], rows)
-    objective_cert = t9._certify_objective(t9.loss, _sizes(C), seed + 1, rows)
-    identity = f"T9 reduction with {rows} Ψ"
-    identities = certify_values(identity, pairs)
-    if not identities.passed:
-        return identities
-    if not objective_cert.passed:
-        return Certificate(identity, objective_cert.method, objective_cert.trials, False, objective_cert.detail)
-    return Certificate(identity, identities.method, identities.trials + objective_cert.trials, True)
+    parts = [Identity("resolvent", sizes=sizes, sample=sample, seed=seed).run(resolvent, t9.resolvent),
+             Identity("push-through", sizes=sizes, sample=sample, seed=seed).run(resolvent * nt.Psi.T, t9.push_through),
+             t9._objective_check(t9.loss, sizes, seed + 1, rows).run(t9.reduced_at_K, t9.reduced_objective)]
+
+    def decide(lhs, rhs):
+        failed = [c for c in parts if not c.passed]
+        return not failed, [t for c in parts for t in c.trials], "; ".join(f"{c.identity}: {c.detail}" for c in failed)
+
+    return Predicate(f"T9 reduction with {rows} Ψ", decide, "exact evaluation").run(sp.Symbol("T9 reduction"),
+                                                                                    sp.Symbol(rows))

@@ -17,13 +17,12 @@ True
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from functools import lru_cache
 
 import sympy as sp
 
 from theory import notation as nt
-from theory.certify import Certificate, Derivation, Step, certify_values, rational, rational_matrix
+from theory.certify import AgainstTruth, Derivation, Step, rational, rational_matrix
 from theory.losses import Loss
 
 
@@ -115,6 +114,27 @@ def _same_branches(loss: Loss, f, y, h=sp.Rational(1, 10**20)) -> bool:
     return True
 
 
+def chain_rule_instances(loss: Loss, seed: int, sizes=((3, 2), (2, 3))):
+    """[(label, values)]: random rational W, Φ, Y, λ, μ and G = [∇_f ℓ(f_i, y_i)] at F = WΦ (the output
+    gradient, certified in its own step), for checks of matrix forms of the chain rule."""
+    rng = random.Random(seed)
+    out = []
+    for n, m in sizes:
+        W, Phi = rational_matrix(rng, loss.C, m), rational_matrix(rng, m, n)
+        Y = rational_matrix(rng, loss.C, n)
+        values = {nt.n: n, nt.m: m, nt.C: loss.C, nt.W: W, nt.Phi: Phi, nt.Y: Y,
+                  nt.lam: rational(rng, positive=True), nt.mu: rational(rng, positive=True)}
+        values[nt.G] = output_gradients(loss, W * Phi, Y)
+        values[nt.F] = sp.ImmutableMatrix(W * Phi)
+        out.append((f"n={n}, m={m}, C={loss.C}", values))
+    return out
+
+
+def entrywise_truth(loss: Loss, which: str):
+    """values → ∂L/∂W or ∂L/∂Φ by scalar differentiation of the objective (ground truth for matrix forms)."""
+    return lambda v: entrywise_gradient(loss, which, v[nt.W], v[nt.Phi], v[nt.Y], v[nt.lam], v[nt.mu])
+
+
 class GradientDerivation(Derivation):
     claim = "T1"
 
@@ -126,38 +146,28 @@ class GradientDerivation(Derivation):
         while len(points) < 3:
             f, y = [rational(rng) for _ in range(loss.C)], [rational(rng) for _ in range(loss.C)]
             if _same_branches(loss, f, y):  # central differences across a kink are only O(h)
-                points.append((f, y))
-        fd = replace(certify_values(
-            "∇_f ℓ against 60-digit central differences (h = 1e-25)",
-            [(f"f={f}, y={y}", g.xreplace(dict(zip(loss.f, f)) | dict(zip(loss.y, y))).evalf(60),
-              finite_difference_gradient(loss, f, y)) for f, y in points],
-        ), method="60-digit central differences (error O(h²) = 1e-50)")
+                points.append((f"f={f}, y={y}", dict(zip(loss.f, f)) | dict(zip(loss.y, y))))
+        differences = AgainstTruth(
+            "∇_f ℓ against 60-digit central differences of ℓ (h = 1e-25)",
+            lambda v: finite_difference_gradient(loss, [v[x] for x in loss.f], [v[x] for x in loss.y]),
+            lambda: points, method="60-digit central differences (error O(h²) = 1e-50)")
         dLdW = sp.MatrixSymbol("dL/dW", nt.C, nt.m)
         dLdPhi = sp.MatrixSymbol("dL/dPhi", nt.m, nt.n)
         self.readout_gradient = nt.G * nt.Phi.T + nt.lam * nt.W
         self.feature_gradient = nt.W.T * nt.G + nt.mu * nt.Phi
         self.steps = (
             Step("T1", "output gradient", "g(f, y) = ∇_f ℓ by scalar differentiation of the loss",
-                 sp.MatrixSymbol("g", loss.C, 1), g, fd),
+                 sp.MatrixSymbol("g", loss.C, 1), g, differences),
             Step("T1", "readout gradient", "chain rule through F = WΦ: ∂L/∂W = GΦᵀ + λW",
-                 dLdW, self.readout_gradient, self._certify_chain_rule("W", seed)),
+                 dLdW, self.readout_gradient, self.chain_rule_check("W", seed)),
             Step("T1", "feature gradient", "chain rule through F = WΦ: ∂L/∂Φ = WᵀG + μΦ",
-                 dLdPhi, self.feature_gradient, self._certify_chain_rule("Phi", seed + 1)),
+                 dLdPhi, self.feature_gradient, self.chain_rule_check("Phi", seed + 1)),
         )
 
-    def _certify_chain_rule(self, which: str, seed: int) -> Certificate:
-        rng = random.Random(seed)
-        pairs = []
-        for n, m in ((3, 2), (2, 3)):
-            W = rational_matrix(rng, self.loss.C, m)
-            Phi = rational_matrix(rng, m, n)
-            Y = rational_matrix(rng, self.loss.C, n)
-            lam, mu = rational(rng, positive=True), rational(rng, positive=True)
-            G = output_gradients(self.loss, W * Phi, Y)
-            formula = G * Phi.T + lam * W if which == "W" else W.T * G + mu * Phi
-            pairs.append((f"n={n}, m={m}, C={self.loss.C}", entrywise_gradient(self.loss, which, W, Phi, Y, lam, mu),
-                          formula))
-        return certify_values(f"∂L/∂{which} (matrix form) = entrywise derivative of L", pairs)
+    def chain_rule_check(self, which: str, seed: int) -> AgainstTruth:
+        """The matrix form against the entrywise derivative of L (G evaluated from the loss at F = WΦ)."""
+        return AgainstTruth(f"∂L/∂{which} (matrix form) = entrywise derivative of L", entrywise_truth(self.loss, which),
+                            lambda: chain_rule_instances(self.loss, seed))
 
 
 @lru_cache(maxsize=None)

@@ -24,11 +24,11 @@ from functools import lru_cache
 import sympy as sp
 
 from theory import notation as nt
-from theory.certify import (Derivation, Step, certify_identity, certify_values, evaluate, rational_matrix, standard_instance)
+from theory.certify import AgainstTruth, AllOf, Derivation, ExactRank, Identity, Step, instances_at, rational_matrix
 from theory.gradients import derive_gradients, entrywise_gradient, exact_optimal_readout
 from theory.losses import Loss
 from theory.matrix_algebra import contract, split_right_linear
-from theory.readout import _sizes, derive_readout
+from theory.readout import certification_sizes, derive_readout
 
 #: the drive operator as a symbol (symmetric n × n), for the structured form of the ODE
 D = sp.MatrixSymbol("D", nt.n, nt.n)
@@ -41,6 +41,20 @@ def _symmetric(expr):
     return sp.expand(expr.xreplace(nt.SYMMETRIC).doit()).xreplace(nt.SYMMETRIC)
 
 
+def kernel_velocity(Phi, Phi_dot) -> sp.Matrix:
+    """d/dt K(Φ + tΦ̇) at t = 0 for K(Φ) = ΦᵀΦ, by SymPy's scalar diff (independent of the product rule)."""
+    t = sp.Symbol("t")
+    curve = sp.Matrix(Phi) + t * sp.Matrix(Phi_dot)
+    return (curve.T * curve).diff(t).subs(t, 0)
+
+
+def _curves(seed: int) -> list:
+    """Random rational Φ and Φ̇ (wide and tall) for the product rule."""
+    rng = random.Random(seed)
+    return [(f"m={rows}, n={cols}", {nt.m: rows, nt.n: cols, nt.Phi: rational_matrix(rng, rows, cols),
+                                    Phi_dot: rational_matrix(rng, rows, cols)}) for rows, cols in ((2, 3), (3, 2))]
+
+
 class KernelODE(Derivation):
     claim = "T2"
 
@@ -48,14 +62,15 @@ class KernelODE(Derivation):
         self.loss = loss
         t1 = derive_readout(loss)
         grads = derive_gradients(loss)
-        sizes = _sizes(loss.C)
+        sizes = certification_sizes(loss.C)
         steps = list(t1.steps)
 
         # feature flow at the optimal readout
         flow = -grads.feature_gradient.xreplace({nt.W: t1.W_star, nt.G: t1.G_star})
         flow = _symmetric(flow)
         steps.append(Step("T2", "feature flow", "Φ̇ = −∂L/∂Φ = −W*ᵀG* − μΦ at the optimal readout",
-                          Phi_dot, flow, self._against_entrywise_flow(flow, sizes, seed)))
+                          Phi_dot, flow, AgainstTruth("Φ̇ = −∂L/∂Φ entrywise at the exactly solved readout",
+                                                      self._exact_flow, lambda: instances_at(sizes, seed))))
 
         # Φ̇ = Φ·(D − μI): read D off the right factor, and recognise it as G*ᵀG*/λ
         right, rest = split_right_linear(flow, nt.Phi, nt.I_n)
@@ -65,17 +80,25 @@ class KernelODE(Derivation):
         self.drive = (t1.G_star.T * t1.G_star / nt.lam).doit().xreplace(nt.SYMMETRIC)
         steps.append(Step("T2", "drive operator", "Φ̇ = Φ(D − μI) with D = G*ᵀG*/λ, so rank D ≤ rank G* ≤ C",
                           drive_raw, self.drive,
-                          certify_identity("D = G*ᵀG*/λ", drive_raw, self.drive, sizes=sizes, seed=seed + 1)))
+                          AllOf(Identity("D = G*ᵀG*/λ", sizes=sizes, seed=seed + 1),
+                                ExactRank("rank D ≤ C", lambda v: v[nt.C], seed=seed + 1,
+                                          sizes=({nt.n: loss.C + 3, nt.m: loss.C + 2, nt.C: loss.C},)))))
 
         steps.append(Step("T2", "product rule", "K = ΦᵀΦ ⇒ K̇ = Φ̇ᵀΦ + ΦᵀΦ̇", K_dot,
-                          Phi_dot.T * nt.Phi + nt.Phi.T * Phi_dot, self._certify_product_rule(seed + 2)))
+                          Phi_dot.T * nt.Phi + nt.Phi.T * Phi_dot,
+                          AgainstTruth("d/dt (Φ + tΦ̇)ᵀ(Φ + tΦ̇) at t = 0, differentiated by SymPy",
+                                       lambda v: kernel_velocity(v[nt.Phi], v[Phi_dot]),
+                                       lambda: _curves(seed + 2))))
 
         structured = sp.expand((nt.Phi * D - nt.mu * nt.Phi).T * nt.Phi + nt.Phi.T * (nt.Phi * D - nt.mu * nt.Phi))
         structured = contract(structured.xreplace({D.T: D}), (nt.Phi.T, nt.Phi), nt.K)
         self.rhs_structured = sp.MatAdd(*structured.args).doit() if isinstance(structured, sp.MatAdd) else structured
         self.rhs = self.rhs_structured.xreplace({D: self.drive})
         steps.append(Step("T2", "kernel ODE", "K̇ = K·D(K) + D(K)·K − 2μK (closed in K)", K_dot, self.rhs_structured,
-                          self._against_entrywise_kernel_flow(sizes, seed + 3)))
+                          AgainstTruth("K̇ (closed form, D as derived) = d/dt (Φ + tΦ̇)ᵀ(Φ + tΦ̇) with Φ̇ from the "
+                                       "entrywise gradient at the exactly solved readout",
+                                       lambda v: kernel_velocity(v[nt.Phi], self._exact_flow(v)),
+                                       lambda: instances_at(sizes, seed + 3), substitute={D: self.drive})))
         self.steps = tuple(steps)
 
     @property
@@ -87,35 +110,6 @@ class KernelODE(Derivation):
         W_star = exact_optimal_readout(self.loss, values[nt.Phi], values[nt.Y], values[nt.lam])
         return -entrywise_gradient(self.loss, "Phi", W_star, values[nt.Phi], values[nt.Y], values[nt.lam],
                                    values[nt.mu])
-
-    def _against_entrywise_flow(self, flow, sizes, seed):
-        rng = random.Random(seed)
-        pairs = []
-        for dims in sizes:
-            v = standard_instance(rng, dims)
-            pairs.append((", ".join(f"{k}={x}" for k, x in dims.items()), evaluate(flow, v), self._exact_flow(v)))
-        return certify_values("Φ̇ = −∂L/∂Φ entrywise at the exactly solved readout", pairs)
-
-    def _certify_product_rule(self, seed):
-        rng = random.Random(seed)
-        t = sp.Symbol("t")
-        pairs = []
-        for rows, cols in ((2, 3), (3, 2)):
-            P0, P1 = rational_matrix(rng, rows, cols), rational_matrix(rng, rows, cols)
-            curve = P0 + t * P1
-            lhs = (curve.T * curve).diff(t).subs(t, 0)
-            pairs.append((f"m={rows}, n={cols}", lhs, P1.T * P0 + P0.T * P1))
-        return certify_values("d/dt(ΦᵀΦ) along Φ(t) = Φ₀ + tΦ₁", pairs)
-
-    def _against_entrywise_kernel_flow(self, sizes, seed):
-        rng = random.Random(seed)
-        pairs = []
-        for dims in sizes:
-            v = standard_instance(rng, dims)
-            phi_dot = self._exact_flow(v)
-            k_dot = phi_dot.T * v[nt.Phi] + v[nt.Phi].T * phi_dot
-            pairs.append((", ".join(f"{k}={x}" for k, x in dims.items()), evaluate(self.rhs, v), k_dot))
-        return certify_values("K̇ (closed form) = Φ̇ᵀΦ + ΦᵀΦ̇ with Φ̇ from the entrywise gradient", pairs)
 
     def latex(self) -> str:
         return rf"\dot K = {sp.latex(self.rhs_structured)},\quad D = {sp.latex(self.drive)}"

@@ -29,7 +29,11 @@ from functools import lru_cache
 
 import sympy as sp
 
-from theory.certify import Certificate, Derivation, Step, certify_values, rational_matrix
+from theory import notation as nt
+from theory.certify import AgainstTruth, AllOf, Derivation, ExactRank, Step, rational_matrix
+from theory.gradients import output_gradients, symbolic_matrix
+from theory.kernel_ode import kernel_velocity
+from theory.losses import squared
 
 n_s, b_s = sp.symbols("n b", integer=True, positive=True)
 
@@ -46,6 +50,44 @@ def enumerate_weight_covariance(n: int, b: int, replacement: bool) -> sp.Matrix:
     return total / len(draws)
 
 
+#: the noise of one minibatch gradient in Φ (m × n) and the kernel increment it causes
+xi = sp.MatrixSymbol("xi", nt.m, nt.n)
+delta_K = sp.MatrixSymbol("dK", nt.n, nt.n)
+#: the centring projector I − 11ᵀ/n, the shape of every weight covariance
+CENTRING = sp.Identity(n_s) - sp.OneMatrix(n_s, n_s) / n_s
+
+
+def per_sample_feature_gradients(loss, W, Phi, Y) -> list[sp.Matrix]:
+    """[∂ℓ(Wφ_i, y_i)/∂Φ for each sample i] by scalar differentiation of the loss (m × n each)."""
+    free = symbolic_matrix("x", *Phi.shape)
+    point = dict(zip(free, Phi))
+    out = []
+    for i in range(Phi.shape[1]):
+        column = list(free[:, i])
+        L_i = loss.value(list(W * free[:, i]), list(Y[:, i]))
+        grad = sp.zeros(*Phi.shape)
+        for r, x in enumerate(column):
+            grad[r, i] = sp.diff(L_i, x).xreplace(point)
+        out.append(grad)
+    return out
+
+
+def minibatch_noise(per_sample: list, batch, n: int) -> sp.Matrix:
+    """ξ = (n/b)·Σ_{i∈B} ∇ℓ_i − Σ_i ∇ℓ_i: the minibatch estimate of the data gradient minus the data gradient."""
+    full = sum(per_sample, sp.zeros(*per_sample[0].shape))
+    return sp.Rational(n, len(batch)) * sum((per_sample[i] for i in batch), sp.zeros(*full.shape)) - full
+
+
+def _noise_instance(rng: random.Random, dims, zero_sums: bool = False) -> dict:
+    """Random rational W (C × m) and an independent G (C × n; columns summing to 0 if asked): the rank
+    statements hold for any parameters and any loss."""
+    n, m, C, b = (int(dims[k]) for k in (nt.n, nt.m, nt.C, b_s))
+    G = rational_matrix(rng, C, n)
+    if zero_sums:
+        G = sp.ImmutableMatrix(sp.Matrix.vstack(G[:-1, :], -sp.ones(1, C - 1) * G[:-1, :]))
+    return {nt.n: n, nt.m: m, nt.C: C, b_s: b, nt.W: rational_matrix(rng, C, m), nt.G: G}
+
+
 class NoiseStructure(Derivation):
     claim = "T7"
 
@@ -54,78 +96,89 @@ class NoiseStructure(Derivation):
         # without replacement: inclusion probabilities from counting subsets
         p_one = sp.simplify(sp.binomial(n - 1, b - 1) / sp.binomial(n, b))
         p_two = sp.simplify(sp.binomial(n - 2, b - 2) / sp.binomial(n, b))
-        diagonal = sp.factor(sp.simplify((n / b) ** 2 * p_one - 2 * (n / b) * p_one + 1))
         off = sp.factor(sp.simplify((n / b) ** 2 * p_two - 2 * (n / b) * p_one + 1))
-        # Σ_c = κ(I − 11ᵀ/n): κ(1 − 1/n) on the diagonal, −κ/n off it
+        # Σ_c = κ(I − 11ᵀ/n): −κ/n off the diagonal
         kappa = sp.factor(sp.simplify(-off * n))
         self.kappa_without_replacement = kappa
-        consistent = sp.simplify(diagonal - kappa * (1 - 1 / n)) == 0
         # with replacement: counts are multinomial(b, 1/n): Cov = b(δ_ij/n − 1/n²)
         kappa_w = sp.simplify((n / b) ** 2 * b / n)
         self.kappa_with_replacement = kappa_w
         steps = [
             Step("T7", "sampling weights without replacement",
                  "P(i∈B) = b/n, P(i,j∈B) = b(b−1)/(n(n−1)) ⇒ Σ_c = κ(I − 11ᵀ/n), κ = n(n−b)/(b(n−1))",
-                 sp.Symbol("kappa"), kappa, self._certify_weights(kappa, False, consistent)),
+                 sp.Symbol("kappa"), kappa, self._weights_check(False)),
             Step("T7", "sampling weights with replacement", "multinomial counts ⇒ Σ_c = (n/b)(I − 11ᵀ/n)",
-                 sp.Symbol("kappa"), kappa_w, self._certify_weights(kappa_w, True, True)),
+                 sp.Symbol("kappa"), kappa_w, self._weights_check(True)),
         ]
-        rng = random.Random(seed)
         self.second_moment_scale = sp.factor(kappa * (1 - 1 / n))
+        self.feature_second_moment = self.second_moment_scale * nt.W.T * nt.G * nt.G.T * nt.W
+        zero = lambda rng, dims: _noise_instance(rng, dims, zero_sums=True)  # noqa: E731
         steps.append(Step("T7", "feature noise covariance",
-                          "E[ξξᵀ] = κ(1 − 1/n)·WᵀGGᵀW (m × m): range ⊆ range Wᵀ, rank ≤ rank G ≤ C",
-                          sp.Symbol("E[xi xi^T]"), self.second_moment_scale * sp.Symbol("W^T G G^T W"),
-                          self._certify_feature_covariance(rng)))
-        steps.append(Step("T7", "kernel increment", "δK = ξᵀΦ + Φᵀξ has rank ≤ 2·rank ξ ≤ 2C",
-                          sp.Symbol("rank dK"), sp.Symbol("<= 2C"), self._certify_increment_rank(rng)))
+                          "E[ξξᵀ] = κ(1 − 1/n)·WᵀGGᵀW (m × m): range ⊆ range Wᵀ, rank ≤ rank G ≤ C (C − 1 when 1ᵀG = 0)",
+                          sp.MatrixSymbol("E[xi xi^T]", nt.m, nt.m), self.feature_second_moment,
+                          AllOf(AgainstTruth("E[ξξᵀ] averaged over every minibatch, ξ from per-sample gradients of "
+                                             "the squared loss", self._enumerated_second_moment,
+                                             lambda: self._sgd_instances(seed)),
+                                ExactRank("rank E[ξξᵀ] ≤ C", lambda v: v[nt.C], sample=_noise_instance, seed=seed + 1,
+                                          sizes=({nt.n: 7, nt.m: 6, nt.C: 3, b_s: 2},)),
+                                ExactRank("rank E[ξξᵀ] ≤ C − 1 when 1ᵀG = 0", lambda v: v[nt.C] - 1, sample=zero,
+                                          seed=seed + 2, sizes=({nt.n: 7, nt.m: 6, nt.C: 3, b_s: 2},)))))
+        steps.append(Step("T7", "kernel increment",
+                          "δK = d/dη (Φ + ηξ)ᵀ(Φ + ηξ) at η = 0 = ξᵀΦ + Φᵀξ, rank ≤ 2·rank ξ ≤ 2C",
+                          delta_K, xi.T * nt.Phi + nt.Phi.T * xi,
+                          AllOf(AgainstTruth("δK = d/dη K(Φ + ηξ) at 0, ξ an actual minibatch noise",
+                                             lambda v: kernel_velocity(v[nt.Phi], v[xi]),
+                                             lambda: self._increment_instances(seed + 3, ((5, 4, 2, 2),))),
+                                ExactRank("rank δK ≤ 2C", lambda v: 2 * v[nt.C], sizes=(),
+                                          instances=lambda: self._increment_instances(seed + 4, ((7, 8, 2, 3),
+                                                                                               (8, 9, 3, 2)))))))
         self.steps = tuple(steps)
 
-    def _certify_weights(self, kappa, replacement: bool, consistent: bool) -> Certificate:
-        pairs = []
-        for n, b in ((4, 2), (5, 3), (6, 1), (5, 5)):
-            if replacement and n ** b > 5000:
-                continue
-            exact = enumerate_weight_covariance(n, b, replacement)
-            k = kappa.subs({n_s: n, b_s: b})
-            pairs.append((f"n={n}, b={b} (all minibatches)", exact, k * (sp.eye(n) - sp.ones(n, n) / n)))
-        cert = certify_values("Σ_c = κ(I − 11ᵀ/n) against enumeration of every minibatch", pairs)
-        if not consistent:
-            return Certificate(cert.identity, cert.method, cert.trials, False, "diagonal and off-diagonal disagree")
-        return cert
-
-    def _certify_feature_covariance(self, rng) -> Certificate:
-        """E[ξξᵀ] averaged over every minibatch (exact) equals the derived κ(1 − 1/n)WᵀGGᵀW; its exact rank ≤ C
-        (≤ C − 1 when the columns of G sum to zero)."""
-        pairs = []
-        for n, m, C, b in ((6, 9, 2, 2), (5, 4, 3, 3)):
-            W, G = rational_matrix(rng, C, m), rational_matrix(rng, C, n)
-            for label, Gx in (("", G), (", 1ᵀG = 0", sp.Matrix.vstack(G[:-1, :], -sp.ones(1, C - 1) * G[:-1, :]))):
-                A = W.T * Gx
-                batches = list(itertools.combinations(range(n), b))
-                moment = sp.zeros(m, m)
-                for batch in batches:
-                    c = [sp.Rational(n, b) * int(i in batch) - 1 for i in range(n)]
-                    xi = A * sp.diag(*c)
-                    moment += xi * xi.T
-                moment /= len(batches)
-                formula = self.second_moment_scale.subs({n_s: n, b_s: b}) * A * A.T
-                pairs.append((f"n={n}, m={m}, C={C}, b={b}{label}: E[ξξᵀ] by enumeration", moment, formula))
-                bound = C - 1 if label else C
-                pairs.append((f"n={n}, m={m}, C={C}{label}: rank {formula.rank()} ≤ {bound}",
-                              sp.Integer(int(formula.rank() <= bound)), 1))
-        return certify_values("E[ξξᵀ] over every minibatch = κ(1 − 1/n)WᵀGGᵀW, exact ranks", pairs)
+    @staticmethod
+    def _weights_check(replacement: bool) -> AgainstTruth:
+        cases = [(f"n={n}, b={b} (all minibatches)", {n_s: n, b_s: b}) for n, b in ((4, 2), (5, 3), (6, 1), (5, 5))
+                 if not (replacement and n ** b > 5000)]
+        return AgainstTruth("Σ_c = κ(I − 11ᵀ/n) against enumeration of every minibatch",
+                            lambda v: enumerate_weight_covariance(v[n_s], v[b_s], replacement), lambda: cases,
+                            side=lambda lhs, rhs: rhs * CENTRING)
 
     @staticmethod
-    def _certify_increment_rank(rng) -> Certificate:
-        pairs = []
-        for n, m, C, b in ((7, 8, 2, 3), (8, 9, 3, 2)):
-            W, G, Phi = rational_matrix(rng, C, m), rational_matrix(rng, C, n), rational_matrix(rng, m, n)
-            batch = rng.sample(range(n), b)
-            c = sp.diag(*[sp.Rational(n, b) * int(i in batch) - 1 for i in range(n)])
-            xi = W.T * G * c
-            dK = xi.T * Phi + Phi.T * xi
-            pairs.append((f"n={n}, m={m}, C={C}: rank δK = {dK.rank()} ≤ 2C", sp.Integer(int(dK.rank() <= 2 * C)), 1))
-        return certify_values("exact rank of one kernel increment", pairs)
+    def _sgd_instances(seed: int) -> list:
+        """Random rational Φ, W, Y (squared loss) with G its output gradient and every per-sample gradient."""
+        rng = random.Random(seed)
+        out = []
+        for n, m, C, b in ((5, 6, 2, 2), (4, 5, 3, 3)):
+            loss = squared(C)
+            W, Phi, Y = rational_matrix(rng, C, m), rational_matrix(rng, m, n), rational_matrix(rng, C, n)
+            values = {nt.n: n, nt.m: m, nt.C: C, b_s: b, nt.W: W, nt.Phi: Phi, nt.Y: Y,
+                      nt.G: output_gradients(loss, W * Phi, Y)}
+            out.append((f"n={n}, m={m}, C={C}, b={b}", values))
+        return out
+
+    @staticmethod
+    def _enumerated_second_moment(values) -> sp.Matrix:
+        n, b = values[nt.n], values[b_s]
+        grads = per_sample_feature_gradients(squared(values[nt.C]), values[nt.W], values[nt.Phi], values[nt.Y])
+        batches = list(itertools.combinations(range(n), b))
+        total = sp.zeros(values[nt.m], values[nt.m])
+        for batch in batches:
+            noise = minibatch_noise(grads, batch, n)
+            total += noise * noise.T
+        return total / len(batches)
+
+    @staticmethod
+    def _increment_instances(seed: int, sizes) -> list:
+        """Φ and ξ = (minibatch − full) data gradient in Φ of the squared loss, for one random minibatch."""
+        rng = random.Random(seed)
+        out = []
+        for n, m, C, b in sizes:
+            loss = squared(C)
+            W, Phi, Y = rational_matrix(rng, C, m), rational_matrix(rng, m, n), rational_matrix(rng, C, n)
+            batch = sorted(rng.sample(range(n), b))
+            noise = minibatch_noise(per_sample_feature_gradients(loss, W, Phi, Y), batch, n)
+            out.append((f"n={n}, m={m}, C={C}, batch {batch}",
+                        {nt.n: n, nt.m: m, nt.C: C, nt.Phi: Phi, xi: sp.ImmutableMatrix(noise)}))
+        return out
 
 
 @lru_cache(maxsize=None)

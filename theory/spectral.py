@@ -24,7 +24,7 @@ from functools import lru_cache
 import sympy as sp
 
 from theory import notation as nt
-from theory.certify import Certificate, Derivation, Step, certify_symbolic, certify_values, evaluate, rational, rational_orthogonal
+from theory.certify import AllOf, Derivation, Predicate, Signs, Step, SymbolicZero, evaluate, rational, rational_orthogonal
 from theory.kernel_ode import derive_kernel_ode
 from theory.losses import Loss, squared
 from theory.matrix_algebra import contract, to_scalar
@@ -46,6 +46,11 @@ def commuting_instance(rng: random.Random, n: int, C: int):
     return V, kappas, [x**2 for x in q] + [0] * (n - C), sp.ImmutableMatrix(K), sp.ImmutableMatrix(Y)
 
 
+def _above(power):
+    """s = λμ(1 + w)^(2·power), w > 0: a label mode above (power 1) or below (power −1) the threshold."""
+    return nt.lam * nt.mu * (1 + sp.Symbol("w", positive=True)) ** (2 * power)
+
+
 class WaterFillingLaw(Derivation):
     claim = "T3"
 
@@ -55,14 +60,15 @@ class WaterFillingLaw(Derivation):
         self.mode_rhs = mode_reduction(ode.rhs)
         steps = [Step("T3", "commuting reduction",
                       "for commuting K, S the flow stays commuting and each mode obeys dκ/dt = f(κ)",
-                      ode.rhs_structured, self.mode_rhs, self._certify_reduction(ode, seed))]
+                      ode.rhs_structured, self.mode_rhs, self._reduction_check(ode, seed))]
 
         roots = sp.solve(self.mode_rhs, k)  # κ ≥ 0 by the symbol's assumption
         self.fixed_points = tuple(sorted(roots, key=lambda r: 0 if r == 0 else 1))
+        f = self.mode_rhs
         steps.append(Step("T3", "fixed points", "f(κ) = 0 on κ ≥ 0", sp.Symbol("kappa_fixed"),
                           sp.FiniteSet(*self.fixed_points),
-                          certify_symbolic("f vanishes at each fixed point",
-                                           sp.Matrix([self.mode_rhs.subs(k, r) for r in self.fixed_points]))))
+                          SymbolicZero("f vanishes at each fixed point",
+                                       lambda lhs, rhs: [f.subs(k, r) for r in rhs.args])))
         if len(self.fixed_points) != 2 or self.fixed_points[0] != 0:
             raise ValueError(f"expected the fixed points 0 and κ*, found {self.fixed_points}")
         self.kappa_star = self.fixed_points[1]
@@ -70,50 +76,63 @@ class WaterFillingLaw(Derivation):
         slope = sp.diff(self.mode_rhs, k)
         self.slopes = (sp.simplify(slope.subs(k, 0)), sp.factor(sp.simplify(slope.subs(k, self.kappa_star))))
         self.threshold = sp.solve(self.slopes[0] > 0, s)
+        if not (isinstance(self.threshold, sp.StrictGreaterThan) and self.threshold.lhs == s):
+            raise ValueError(f"expected a threshold of the form s > boundary, found {self.threshold}")
         steps.append(Step("T3", "threshold", "κ = 0 is unstable (f'(0) > 0) exactly when s > λμ",
-                          sp.Symbol("f'(0)") > 0, self.threshold, self._certify_threshold()))
+                          sp.Gt(self.slopes[0], 0), self.threshold, self._threshold_check()))
+        star = self.kappa_star
         steps.append(Step("T3", "stability", "f'(κ*) < 0 whenever κ* > 0 (i.e. s > λμ): the filled mode is stable",
-                          sp.Symbol("f'(kappa*)"), self.slopes[1], self._certify_stability()))
+                          sp.Symbol("f'(kappa*)"), self.slopes[1],
+                          AllOf(SymbolicZero("f'(κ*) as derived = d f/dκ at κ*",
+                                             lambda lhs, rhs: rhs - sp.diff(f, k).subs(k, star)),
+                                Signs("f'(κ*) < 0 for s > λμ",
+                                      lambda lhs, rhs: [("f'(κ*)", rhs.subs(s, _above(1)), "negative")],
+                                      "s = λμ(1+w)², w > 0"))))
         self.stable_value = sp.Piecewise((self.kappa_star, self.threshold), (0, True))
         self.time_to_reach = self._separable_solution()
-        steps.append(Step("T3", "time to reach", "t(κ) = ∫_{κ₀}^{κ} dk / f(k), in closed form",
+        steps.append(Step("T3", "time to reach", "t(κ) = ∫_{κ₀}^{κ} dk / f(k), in closed form: dt/dκ = 1/f and t(κ₀) = 0",
                           sp.Symbol("t"), self.time_to_reach,
-                          certify_symbolic("dt/dκ · f(κ) = 1 (d log|x| = dx/x)",
-                                           sp.diff(self.time_to_reach.replace(sp.Abs, lambda a: a), k)
-                                           * self.mode_rhs - 1)))
+                          SymbolicZero("dt/dκ · f(κ) = 1 (d log|x| = dx/x) and t(κ₀) = 0",
+                                       lambda lhs, rhs: [sp.diff(rhs.replace(sp.Abs, lambda a: a), k) * f - 1,
+                                                         rhs.subs(k, nt.kappa0)])))
         self.steps = tuple(steps)
 
-    def _certify_reduction(self, ode, seed):
+    def _reduction_check(self, ode, seed) -> Predicate:
+        """The matrix flow (the lhs, D as derived) at exactly commuting rational K = V diag(κ) Vᵀ, S = V diag(s) Vᵀ
+        against V diag(f(κ_i, s_i)) Vᵀ built from the mode law (the rhs)."""
         rng = random.Random(seed)
-        pairs = []
+        cases = []
         for n, C in ((3, 2), (4, 2), (3, 1)):
             V, kappas, svals, K, Y = commuting_instance(rng, n, C)
-            values = {nt.n: n, nt.C: C, nt.K: K, nt.Y: Y, nt.lam: rational(rng, positive=True),
-                      nt.mu: rational(rng, positive=True)}
-            modes = [self.mode_rhs.subs({nt.kappa: a, nt.s: b, nt.lam: values[nt.lam], nt.mu: values[nt.mu]})
-                     for a, b in zip(kappas, svals)]
-            pairs.append((f"n={n}, C={C}, rational orthogonal V", evaluate(ode.rhs, values),
-                          V * sp.diag(*modes) * V.T))
-        return certify_values("K̇(V diag κ Vᵀ) = V diag(f(κ_i, s_i)) Vᵀ", pairs)
+            cases.append((f"n={n}, C={C}, rational orthogonal V", V, kappas, svals,
+                          {nt.n: n, nt.C: C, nt.K: K, nt.Y: Y, nt.lam: rational(rng, positive=True),
+                           nt.mu: rational(rng, positive=True)}))
+        from theory.kernel_ode import D
 
-    # s = λμ(1 + w)^{±2}, w > 0, parametrises "above" and "below" the threshold so that SymPy can
-    # decide signs without square roots of unknown sign
-    def _certify_threshold(self):
-        w = sp.Symbol("w", positive=True)
-        above = sp.factor(sp.together(self.slopes[0].subs(nt.s, nt.lam * nt.mu * (1 + w) ** 2)))
-        below = sp.factor(sp.together(self.slopes[0].subs(nt.s, nt.lam * nt.mu / (1 + w) ** 2)))
-        crossing = sp.solve(sp.Eq(self.kappa_star, 0), nt.s)
-        ok = bool(above.is_positive and below.is_negative and crossing == [nt.lam * nt.mu])
-        return Certificate("sign of f'(0) and of κ* change at s = λμ",
-                           "symbolic sign analysis (s = λμ(1+w)^±2, w > 0)", ("symbolic",), ok,
-                           "" if ok else f"f'(0) above: {above}, below: {below}, κ* = 0 at {crossing}")
+        def decide(lhs, rhs):
+            flow = lhs.xreplace({D: ode.drive})
+            trials = []
+            for label, V, kappas, svals, values in cases:
+                trials.append(label)
+                modes = [rhs.subs({nt.kappa: a, nt.s: b, nt.lam: values[nt.lam], nt.mu: values[nt.mu]})
+                         for a, b in zip(kappas, svals)]
+                if sp.Matrix(evaluate(flow, values)) != V * sp.diag(*modes) * V.T:
+                    return False, trials, f"K̇ ≠ V diag(f(κ_i, s_i)) Vᵀ at {label}"
+            return True, trials, ""
 
-    def _certify_stability(self):
-        w = sp.Symbol("w", positive=True)
-        above = sp.factor(sp.together(self.slopes[1].subs(nt.s, nt.lam * nt.mu * (1 + w) ** 2)))
-        ok = bool(above.is_negative)
-        return Certificate("f'(κ*) < 0 for s > λμ", "symbolic sign analysis (s = λμ(1+w)², w > 0)", ("symbolic",),
-                           ok, "" if ok else f"f'(κ*) = {above}")
+        return Predicate("K̇(V diag κ Vᵀ) = V diag(f(κ_i, s_i)) Vᵀ", decide, "exact evaluation")
+
+    def _threshold_check(self) -> Signs:
+        """f'(0) (the lhs) is positive above the rhs boundary and negative below it; κ* vanishes at the boundary."""
+        def conditions(lhs, rhs):
+            slope0, boundary = lhs.lhs, rhs.rhs
+            w = sp.Symbol("w", positive=True)
+            return [("f'(0) above the boundary", slope0.subs(nt.s, boundary * (1 + w) ** 2), "positive"),
+                    ("f'(0) below the boundary", slope0.subs(nt.s, boundary / (1 + w) ** 2), "negative"),
+                    ("κ* above the boundary", self.kappa_star.subs(nt.s, boundary * (1 + w) ** 2), "positive"),
+                    ("κ* below the boundary", self.kappa_star.subs(nt.s, boundary / (1 + w) ** 2), "negative")]
+
+        return Signs("sign of f'(0) and of κ* change at the boundary", conditions, "s = boundary·(1+w)^±2, w > 0")
 
     def _separable_solution(self):
         """∫ dκ/f(κ) by partial fractions, with s = μr²/λ so that the quadratic factor splits."""

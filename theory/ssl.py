@@ -26,7 +26,7 @@ from functools import lru_cache
 import sympy as sp
 
 from theory import notation as nt
-from theory.certify import (Certificate, Derivation, Step, certify_symbolic, certify_values, evaluate, rational,
+from theory.certify import (AgainstTruth, Derivation, Predicate, Signs, Step, SymbolicZero, evaluate, rational,
                             rational_matrix, rational_orthogonal)
 from theory.matrix_algebra import to_scalar
 
@@ -49,6 +49,28 @@ def _laplacian(rng: random.Random, n: int) -> sp.Matrix:
     return sp.diag(*[sum(A.row(i)) for i in range(n)]) - A
 
 
+#: a symmetric direction for directional derivatives of the energy
+Delta = sp.MatrixSymbol("Delta", nt.n, nt.n)
+
+
+def _directional_instances(rng: random.Random) -> list:
+    out = []
+    for n in (2, 3):
+        B = rational_matrix(rng, n, n)
+        D = rational_matrix(rng, n, n)
+        out.append((f"n={n}", {nt.n: n, nt.K: sp.ImmutableMatrix(B.T * B), Delta: sp.ImmutableMatrix(D + D.T),
+                              L: _laplacian(rng, n), nt.mu: rational(rng, positive=True),
+                              beta: rational(rng, positive=True), eps: rational(rng, positive=True)}))
+    return out
+
+
+def energy_directional_derivative(values) -> sp.Expr:
+    """d/dt E(K + tΔ) at t = 0, with det a polynomial in t (exact; independent of the gradient formula)."""
+    t = sp.Symbol("t")
+    moved = evaluate(ENERGY, {**values, nt.K: sp.ImmutableMatrix(values[nt.K] + t * values[Delta])})
+    return sp.simplify(sp.diff(moved, t).subs(t, 0))
+
+
 class SSLFilter(Derivation):
     claim = "T8"
 
@@ -56,73 +78,72 @@ class SSLFilter(Derivation):
         rng = random.Random(seed)
         self.energy, self.gradient = ENERGY, GRADIENT
         self.rhs = -(nt.K * GRADIENT + GRADIENT * nt.K)
+        directions = _directional_instances(rng)
         steps = [Step("T8", "energy gradient", "∇E = L + μI − β(K + εI)⁻¹ (d log det(K+εI)[Δ] = tr((K+εI)⁻¹Δ))",
-                      sp.Symbol("grad E"), GRADIENT, self._certify_gradient(rng))]
+                      sp.Symbol("grad E"), GRADIENT,
+                      AgainstTruth("tr(∇E·Δ) = d/dt E(K + tΔ) at 0 for symmetric Δ", energy_directional_derivative,
+                                   lambda: directions, side=lambda lhs, rhs: sp.Trace(rhs * Delta)))]
         self.mode_rhs = sp.factor(sp.cancel(to_scalar(sp.expand(self.rhs), {nt.K: nt.kappa, L: ell})))
         steps.append(Step("T8", "commuting reduction", "for K commuting with L each mode obeys dκ/dt = g(κ)",
-                          self.rhs, self.mode_rhs, self._certify_reduction(rng)))
+                          self.rhs, self.mode_rhs, self._reduction_check(rng)))
         roots = sp.solve(self.mode_rhs, nt.kappa)
         self.fixed_points = tuple(sorted(roots, key=lambda r: 0 if r == 0 else 1))
         if len(self.fixed_points) != 2 or self.fixed_points[0] != 0:
             raise ValueError(f"expected the fixed points 0 and κ*, found {self.fixed_points}")
         self.kappa_star = self.fixed_points[1]
+        g = self.mode_rhs
         steps.append(Step("T8", "fixed points", "g(κ) = 0 on κ ≥ 0", sp.Symbol("kappa_fixed"),
                           sp.FiniteSet(*self.fixed_points),
-                          certify_symbolic("g vanishes at each fixed point",
-                                           sp.Matrix([self.mode_rhs.subs(nt.kappa, r) for r in self.fixed_points]))))
+                          SymbolicZero("g vanishes at each fixed point",
+                                       lambda lhs, rhs: [g.subs(nt.kappa, r) for r in rhs.args])))
         slope = sp.diff(self.mode_rhs, nt.kappa)
         self.slopes = (sp.simplify(slope.subs(nt.kappa, 0)), sp.factor(sp.simplify(slope.subs(nt.kappa, self.kappa_star))))
         solved = sp.solve(self.slopes[0] > 0, beta)
         self.threshold = sp.Gt(beta, sp.factor(solved.rhs))  # β > ε(ℓ + μ)
         steps.append(Step("T8", "threshold and stability",
                           "κ = 0 is unstable exactly when β > ε(ℓ + μ), where κ* > 0, and then g'(κ*) < 0",
-                          sp.Symbol("g'(0) > 0"), self.threshold, self._certify_signs()))
+                          sp.Gt(self.slopes[0], 0), self.threshold, self._signs_check()))
         self.steady_value = sp.Piecewise((self.kappa_star, self.threshold), (0, True))
         self.steps = tuple(steps)
 
-    @staticmethod
-    def _certify_gradient(rng) -> Certificate:
-        t = sp.Symbol("t")
-        pairs = []
-        for n in (2, 3):
-            B = rational_matrix(rng, n, n)
-            K = sp.Matrix(B.T * B)  # PSD
-            D = rational_matrix(rng, n, n)
-            Delta = sp.Matrix(D + D.T)
-            values = {nt.n: n, L: _laplacian(rng, n), nt.mu: rational(rng, positive=True),
-                      beta: rational(rng, positive=True), eps: rational(rng, positive=True)}
-            moved = evaluate(ENERGY, {**values, nt.K: sp.ImmutableMatrix(K + t * Delta)})
-            directional = sp.simplify(sp.diff(moved, t).subs(t, 0))
-            formula = (sp.Matrix(evaluate(GRADIENT, {**values, nt.K: sp.ImmutableMatrix(K)})) * Delta).trace()
-            pairs.append((f"n={n}", sp.Matrix([directional]), sp.Matrix([formula])))
-        return certify_values("d/dt E(K + tΔ)|₀ = tr(∇E·Δ) for symmetric Δ", pairs)
-
-    def _certify_reduction(self, rng) -> Certificate:
-        pairs = []
+    def _reduction_check(self, rng) -> Predicate:
+        """The matrix flow (lhs) at exactly commuting rational K = V diag(κ) Vᵀ, L = V diag(ℓ) Vᵀ against
+        V diag(g(κ_i, ℓ_i)) Vᵀ built from the mode law (rhs)."""
+        cases = []
         for n in (3, 4):
             V = rational_orthogonal(rng, n)
             kappas = [rational(rng, positive=True) for _ in range(n)]
             ells = [rational(rng, positive=True) for _ in range(n)]
-            values = {nt.n: n, nt.K: sp.ImmutableMatrix(V * sp.diag(*kappas) * V.T),
-                      L: sp.ImmutableMatrix(V * sp.diag(*ells) * V.T), nt.mu: rational(rng, positive=True),
-                      beta: rational(rng, positive=True), eps: rational(rng, positive=True)}
-            modes = [self.mode_rhs.subs({nt.kappa: a, ell: b, nt.mu: values[nt.mu], beta: values[beta],
-                                         eps: values[eps]}) for a, b in zip(kappas, ells)]
-            pairs.append((f"n={n}, rational orthogonal V", evaluate(self.rhs, values), V * sp.diag(*modes) * V.T))
-        return certify_values("K̇(V diag κ Vᵀ) = V diag(g(κ_i, ℓ_i)) Vᵀ", pairs)
+            cases.append((f"n={n}, rational orthogonal V", V, kappas, ells,
+                          {nt.n: n, nt.K: sp.ImmutableMatrix(V * sp.diag(*kappas) * V.T),
+                           L: sp.ImmutableMatrix(V * sp.diag(*ells) * V.T), nt.mu: rational(rng, positive=True),
+                           beta: rational(rng, positive=True), eps: rational(rng, positive=True)}))
 
-    def _certify_signs(self) -> Certificate:
-        w = sp.Symbol("w", positive=True)
-        above = {beta: eps * (ell + nt.mu) * (1 + w)}
-        below = {beta: eps * (ell + nt.mu) / (1 + w)}
-        empty_up = sp.factor(sp.together(self.slopes[0].subs(above)))
-        empty_down = sp.factor(sp.together(self.slopes[0].subs(below)))
-        star_slope = sp.factor(sp.together(self.slopes[1].subs(above)))
-        star_positive = sp.factor(sp.together(self.kappa_star.subs(above)))
-        ok = bool(empty_up.is_positive and empty_down.is_negative and star_slope.is_negative and star_positive.is_positive)
-        return Certificate("signs of g'(0), κ* and g'(κ*) on both sides of β = ε(ℓ + μ)",
-                           "symbolic sign analysis (β = ε(ℓ+μ)(1+w)^±1, w > 0)", ("symbolic",), ok,
-                           "" if ok else f"g'(0): {empty_up}, {empty_down}; κ*: {star_positive}; g'(κ*): {star_slope}")
+        def decide(lhs, rhs):
+            trials = []
+            for label, V, kappas, ells, values in cases:
+                trials.append(label)
+                scalars = {nt.mu: values[nt.mu], beta: values[beta], eps: values[eps]}
+                modes = [rhs.subs({nt.kappa: a, ell: b, **scalars}) for a, b in zip(kappas, ells)]
+                if sp.Matrix(evaluate(lhs, values)) != V * sp.diag(*modes) * V.T:
+                    return False, trials, f"K̇ ≠ V diag(g(κ_i, ℓ_i)) Vᵀ at {label}"
+            return True, trials, ""
+
+        return Predicate("K̇(V diag κ Vᵀ) = V diag(g(κ_i, ℓ_i)) Vᵀ", decide, "exact evaluation")
+
+    def _signs_check(self) -> Signs:
+        """Above the rhs boundary (β = boundary·(1 + w)): g'(0) > 0, κ* > 0, g'(κ*) < 0; below it: g'(0) < 0, κ* < 0."""
+        def conditions(lhs, rhs):
+            w = sp.Symbol("w", positive=True)
+            slope0, boundary = lhs.lhs, rhs.rhs
+            above, below = {beta: boundary * (1 + w)}, {beta: boundary / (1 + w)}
+            return [("g'(0) above", slope0.subs(above), "positive"), ("g'(0) below", slope0.subs(below), "negative"),
+                    ("κ* above", self.kappa_star.subs(above), "positive"),
+                    ("κ* below", self.kappa_star.subs(below), "negative"),
+                    ("g'(κ*) above", self.slopes[1].subs(above), "negative")]
+
+        return Signs("signs of g'(0), κ* and g'(κ*) on both sides of the boundary", conditions,
+                     "β = boundary·(1+w)^±1, w > 0")
 
 
 @lru_cache(maxsize=None)

@@ -19,7 +19,8 @@ from functools import lru_cache
 
 import sympy as sp
 
-from theory.certify import (Certificate, Derivation, Step, certify_symbolic, certify_values, rational, rational_matrix,
+from theory import notation as nt
+from theory.certify import (AllOf, Derivation, Identity, Predicate, Step, SymbolicZero, rational, rational_matrix,
                             rational_orthogonal)
 
 
@@ -40,22 +41,39 @@ def psd_rational(rng: random.Random, n: int, rank: int) -> sp.Matrix:
     return sp.Matrix(B.T * B)
 
 
+#: the symmetric unknown of the steady-state equation K·A + A·K = 0 (A = D − μI)
+A = sp.MatrixSymbol("A", nt.n, nt.n)
+#: a vector of ker(D − μI)
+v = sp.MatrixSymbol("v", nt.n, 1)
+D = sp.MatrixSymbol("D", nt.n, nt.n)
+
+
+def _solved_pairs(rng: random.Random):
+    """[(label, values)]: explicit PSD K of several ranks and the *general* symmetric solution A of
+    K·A + A·K = 0 (free parameters stay symbols), solved exactly."""
+    out = []
+    for n, r in ((3, 1), (4, 2), (4, 3), (3, 3)):
+        K = psd_rational(rng, n, r)
+        out.append((f"n={n}, rank K={r}", {nt.n: n, nt.K: sp.ImmutableMatrix(K),
+                                          A: sp.ImmutableMatrix(solve_anticommutator(K))}))
+    return out
+
+
+def _kernel_vectors(rng: random.Random):
+    """[(label, values)]: exact PSD drives D of rank C with μ an eigenvalue, and every basis vector v of
+    ker(D − μI) (found by exact nullspace)."""
+    out = []
+    for n, C in ((4, 2), (5, 3), (6, 1)):
+        mu = rational(rng, positive=True)
+        Dv = drive_with_eigenvalue(rng, n, C, mu)
+        for k, vec in enumerate((Dv - mu * sp.eye(n)).nullspace()):
+            out.append((f"n={n}, C={C}, μ={mu} an eigenvalue of D, kernel vector {k + 1}",
+                        {nt.n: n, nt.mu: mu, D: sp.ImmutableMatrix(Dv), v: sp.ImmutableMatrix(vec)}))
+    return out
+
+
 class RankLemma(Derivation):
     claim = "T4"
-
-    @staticmethod
-    def _certify_inclusion(rng: random.Random) -> Certificate:
-        cases, ok = [], True
-        for n, C in ((4, 2), (5, 3), (6, 1)):
-            mu = rational(rng, positive=True)
-            D = drive_with_eigenvalue(rng, n, C, mu)
-            ok &= inclusion_holds(D, mu)
-            cases.append(f"n={n}, C={C}, μ={mu} an eigenvalue of D")
-        # the hypothesis μ > 0 matters: with μ = 0, ker D is not inside range D
-        control = not inclusion_holds(drive_with_eigenvalue(rng, 4, 2, 1), 0)
-        cases.append("control μ = 0: ker D ⊄ range D")
-        return Certificate("rank [D | basis of ker(D − μI)] = rank D", "exact rank over the rationals",
-                           tuple(cases), bool(ok and control), "" if ok and control else "inclusion or control failed")
 
     def __init__(self, seed: int = 0):
         rng = random.Random(seed)
@@ -65,29 +83,32 @@ class RankLemma(Derivation):
         eig = sp.diag(*k) * A_hat + A_hat * sp.diag(*k)
         entrywise = sp.Matrix(size, size, lambda i, j: (k[i] + k[j]) * A_hat[i, j])
         steps = [Step("T4", "eigenbasis form", "Vᵀ(KA + AK)V = diag(κ)Â + Â diag(κ), entry (i, j) = (κ_i + κ_j)Â_ij",
-                      eig, entrywise, certify_symbolic("entrywise form (generic 3 × 3)", eig - entrywise))]
+                      eig, entrywise, SymbolicZero("entrywise form (generic 3 × 3)"))]
 
-        pairs = []
-        for n, r in ((3, 1), (4, 2), (4, 3), (3, 3)):
-            K = psd_rational(rng, n, r)
-            A = solve_anticommutator(K)
-            pairs.append((f"n={n}, rank K={r}", A * K, sp.zeros(n, n)))
+        solved = _solved_pairs(rng)
         steps.append(Step("T4", "range K ⊆ ker A", "K ⪰ 0 and KA + AK = 0 ⇒ A·K = 0 (every solution, solved exactly)",
-                          sp.Symbol("A*K"), sp.Integer(0),
-                          certify_values("general solution of KA + AK = 0 satisfies AK = 0", pairs)))
+                          A * nt.K, sp.ZeroMatrix(nt.n, nt.n),
+                          Identity("the general solution of KA + AK = 0 satisfies AK = 0", sizes=(),
+                                   instances=lambda: solved)))
 
-        K_indefinite = sp.diag(1, -1, 2)
-        A = solve_anticommutator(K_indefinite)
-        needed = A * K_indefinite != sp.zeros(3, 3)
-        steps.append(Step("T4", "PSD is needed", "for indefinite K = diag(1, −1, 2) some solution has A·K ≠ 0",
-                          sp.Symbol("A*K"), A * K_indefinite,
-                          Certificate("counterexample without K ⪰ 0", "exact solution of the linear system",
-                                      ("n=3, K=diag(1,-1,2)",), bool(needed),
-                                      "" if needed else "no counterexample found")))
+        K_indefinite = sp.ImmutableMatrix(sp.diag(1, -1, 2))
+        A_general = sp.ImmutableMatrix(solve_anticommutator(K_indefinite))
+        counterexample = sp.ImmutableMatrix(A_general * K_indefinite)
+        indefinite = [("n=3, K=diag(1,-1,2)", {nt.n: 3, nt.K: K_indefinite, A: A_general})]
+        steps.append(Step("T4", "PSD is needed", "for indefinite K = diag(1, −1, 2) the general solution has A·K ≠ 0",
+                          A * nt.K, counterexample,
+                          AllOf(Identity("A·K for the general solution at K = diag(1, −1, 2)", sizes=(),
+                                         instances=lambda: indefinite),
+                                Predicate("the counterexample is not zero",
+                                          lambda lhs, rhs: (any(e != 0 for e in sp.Matrix(rhs)), ["n=3"],
+                                                            "A·K = 0: no counterexample"), "exact solution"))))
 
+        vectors = _kernel_vectors(rng)
         steps.append(Step("T4", "ker(D − μI) ⊆ range D",
                           "for μ > 0, (D − μI)v = 0 ⇒ v = Dv/μ ∈ range D, so rank K ≤ rank D ≤ C",
-                          sp.Symbol("rank [D | ker(D - mu I)]"), sp.Symbol("rank D"), self._certify_inclusion(rng)))
+                          v, D * v / nt.mu,
+                          Identity("v = Dv/μ for every v in ker(D − μI), D of rank C with eigenvalue μ", sizes=(),
+                                   instances=lambda: vectors)))
         self.steps = tuple(steps)
 
 
@@ -96,12 +117,6 @@ def drive_with_eigenvalue(rng: random.Random, n: int, C: int, mu) -> sp.Matrix:
     V = rational_orthogonal(rng, n)
     diagonal = [mu] + [rational(rng, positive=True) for _ in range(C - 1)] + [0] * (n - C)
     return sp.Matrix(V * sp.diag(*diagonal) * V.T)
-
-
-def inclusion_holds(D: sp.Matrix, mu) -> bool:
-    """ker(D − μI) ⊆ range D, exactly: appending a basis of ker(D − μI) to D does not raise its rank."""
-    kernel = (D - mu * sp.eye(D.shape[0])).nullspace()
-    return not kernel or sp.Matrix.hstack(D, *kernel).rank() == D.rank()
 
 
 @lru_cache(maxsize=None)
