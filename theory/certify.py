@@ -1,18 +1,28 @@
-"""Certificates: every derivation step is checked on explicit instances in exact arithmetic.
+"""Certificates: every derivation step is checked, on its own sides, on explicit instances.
 
-A matrix identity lhs = rhs between expressions in the symbols of :mod:`theory.notation` is a
-rational-function identity in the matrix entries. Evaluating both sides on matrices with random
-*rational* entries, with exact rational arithmetic, is a polynomial-identity test: a false
-identity survives a random rational point only on a measure-zero set, so a few sizes give a
-certificate far more trustworthy than ``simplify`` (which can fail either way silently).
-Sides that leave the rationals (radicals, exp, log) are compared at 60 significant digits and
-the certificate says so.
+A :class:`Step` holds ``lhs`` and ``rhs`` and a :class:`Check`; the step computes its certificate
+itself by running the check on exactly the sides it shows (and that code is generated from), so no
+formula is typed twice and a certificate cannot be made by hand. The checks:
+
+- :class:`Identity` — both sides evaluated on random *rational* matrices in exact arithmetic. A matrix
+  identity between expressions in the symbols of :mod:`theory.notation` is a rational-function
+  identity in the entries; a false one survives a random rational point only on a measure-zero set,
+  so a few sizes give a certificate far more trustworthy than ``simplify``. Sides that leave the
+  rationals (radicals, exp, log) are compared at 60 significant digits and the certificate says so.
+- :class:`AgainstTruth` — one side evaluated against ground truth computed from the instance alone
+  (entrywise derivatives of the objective, an exact solve, an enumeration of minibatches).
+- :class:`SymbolicZero`, :class:`Signs` — residues and signs built from the sides, decided by SymPy.
+- :class:`ExactRank` — a rank bound on a side, at sizes where a wrong side could exceed it.
+- :class:`Predicate`, :class:`AllOf` — a decision about the sides; several checks at once.
+- :class:`Definition` — a symbol introduced or a hypothesis stated: shown, never counted.
+
+:func:`theory.mutation.mutants` perturbs a rhs; ``step.recheck(rhs=mutant)`` must fail.
 
 >>> from theory.notation import K, lam, I_n, n, m, C
->>> cert = certify_identity("resolvent", (K + lam * I_n).I * K + lam * (K + lam * I_n).I, I_n,
-...                         sizes=[{n: 3, m: 2, C: 1}], seed=0)
->>> cert.passed
-True
+>>> step = Step("T0", "resolvent", "(K + λI)⁻¹K + λ(K + λI)⁻¹ = I", (K + lam * I_n).I * K + lam * (K + lam * I_n).I,
+...             I_n, Identity("resolvent", sizes=[{n: 3, m: 2, C: 1}]))
+>>> step.certificate.passed, step.recheck(rhs=2 * I_n).passed
+(True, False)
 """
 from __future__ import annotations
 

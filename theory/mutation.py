@@ -8,7 +8,7 @@ being wrong, not for being malformed. ``Step.recheck(rhs=mutant)`` re-runs the s
 >>> import sympy as sp
 >>> from theory import notation as nt
 >>> [name for name, _ in mutants(nt.W.T * nt.G + nt.mu * nt.Phi)]
-['scaled by 8/7', 'plus a rank-one term', 'one factor transposed', 'term 1 dropped', 'term 2 dropped']
+['scaled by 8/7', 'plus a rank-one term', 'term 1 dropped', 'term 2 dropped']
 """
 from __future__ import annotations
 
