@@ -88,18 +88,30 @@ def newton_steady_states(Y, lam, mu, rng, count: int = 3):
     return found, indefinite
 
 
+def measure(K0, Y, lam, mu, rng) -> dict:
+    """What the T4 check measures on one problem: K∞ from K0 (kernel, rank, rank excess, range-inclusion
+    error) and the rank excess of the PSD steady states Newton finds (plus the indefinite ones, unjudged).
+    Rank and inclusion use the steady-state floor against :func:`problem_scale`, so a K∞ = 0 (every label
+    mode below threshold) is rank 0 and in the kernel of D − μI."""
+    C = Y.shape[0]
+    K = steady_state(K0, Y, lam, mu)
+    scale = problem_scale(K0, Y, lam, mu)
+    psd, indefinite = newton_steady_states(Y, lam, mu, rng)
+    return {"K": K, "scale": scale, "rank": steady_state_rank(K, scale), "excess": rank_excess(K, C, scale),
+            "inclusion": range_inclusion_error(K, Y, lam, mu, scale),
+            "newton excess": [rank_excess(S, C, scale) for S in psd], "indefinite": indefinite}
+
+
 def check(ctx: Context):
     excess, inclusion, ranks, newton, outside = [], [], [], [], []
     for K0, Y, lam, mu in problems(ctx, salt=5):
         C = Y.shape[0]
-        K = steady_state(K0, Y, lam, mu)
-        scale = problem_scale(K0, Y, lam, mu)  # every label mode below threshold: K∞ = 0 up to rounding
-        inclusion.append(range_inclusion_error(K, Y, lam, mu, scale))
-        ranks.append((K.shape[0], C, steady_state_rank(K, scale)))
-        excess.append(rank_excess(K, C, scale))
-        psd, indefinite = newton_steady_states(Y, lam, mu, ctx.rng(len(ranks)))
-        newton.extend(rank_excess(S, C, scale) for S in psd)
-        outside.extend((K.shape[0], C, confirmed_rank(K)) for K in indefinite)
+        m = measure(K0, Y, lam, mu, ctx.rng(len(ranks) + 1))
+        inclusion.append(m["inclusion"])
+        ranks.append((K0.shape[0], C, m["rank"]))
+        excess.append(m["excess"])
+        newton.extend(m["newton excess"])
+        outside.extend((K.shape[0], C, confirmed_rank(K)) for K in m["indefinite"])
     parts = {"rank K∞ − C (confirmed rank)": judge("T4", excess, 0.0, ctx.seed, what="rank excess"),
              "rank − C at steady states found by Newton (stable or not)": judge("T4", newton, 0.0, ctx.seed,
                                                                                  what="rank excess"),
