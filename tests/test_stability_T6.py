@@ -79,3 +79,18 @@ def test_T6_jacobian_matches_finite_differences():
         E[rows[l], cols[l]] = E[cols[l], rows[l]] = 1.0
         fd = (kernel_ode_rhs(K + h * E, Y, 0.5, 0.1) - kernel_ode_rhs(K - h * E, Y, 0.5, 0.1)) / (2 * h)
         assert relative_error(J[:, l], fd[rows, cols]) <= TOL.finite_differences
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_T6_every_claim_problem_has_a_partially_filled_state(profile):
+    """The T6 control "a partially filled state is stable" must check real states in both profiles: every
+    problem of the claim has a fillable mode, hence a partially filled (e.g. the empty) steady state.
+    Seeds 1028 and 2062 had no fillable mode in any quick problem before the generator fixed one."""
+    from verify.claims import Context
+    from verify.claims.stability import problems
+    from verify.water_filling import label_spectrum
+
+    for seed in (0, 1, 1028, 2062):
+        for Y, lam, mu in problems(Context(profile, seed)):
+            assert label_spectrum(Y).max() > 2 * lam * mu * (1 - 1e-12)  # at least 2λμ: far off the threshold
+            assert any(not state.water_filled for state in commuting_steady_states(Y, lam, mu))
