@@ -9,6 +9,9 @@ being wrong, not for being malformed. ``Step.recheck(rhs=mutant)`` re-runs the s
 >>> from theory import notation as nt
 >>> [name for name, _ in mutants(nt.W.T * nt.G + nt.mu * nt.Phi)]
 ['scaled by 8/7', 'plus a rank-one term', 'term 1 dropped', 'term 2 dropped']
+>>> xi = sp.MatrixSymbol("xi", nt.m, nt.n)
+>>> [str(m) for name, m in mutants(xi.T * nt.Phi + nt.Phi.T * xi) if name.endswith("transposed")]
+['xi.T*Phi + xi.T*Phi', 'Phi.T*xi + Phi.T*xi']
 """
 from __future__ import annotations
 
@@ -58,6 +61,23 @@ def _transpose_one_factor(expr):
     return None
 
 
+def _symmetric_form(expr):
+    """``expr`` with Xᵀ → X for the symmetric-by-construction symbols it contains."""
+    return expr.xreplace({sp.Transpose(x): x for x in expr.atoms(sp.MatrixSymbol) if x.name in SYMMETRIC_NAMES})
+
+
+def _transposed_terms(expr, limit: int = 2):
+    """One square term of a sum replaced by its transpose (ξᵀΦ + Φᵀξ → 2Φᵀξ), where that changes the term."""
+    if not isinstance(expr, sp.MatAdd) or expr.rows != expr.cols:
+        return []
+    out = []
+    for i, term in enumerate(expr.args):
+        flipped = _symmetric_form(sp.Transpose(term).doit())
+        if flipped != _symmetric_form(term) and len(out) < limit:
+            out.append((f"term {i + 1} transposed", sp.MatAdd(*[flipped if j == i else t for j, t in enumerate(expr.args)])))
+    return out
+
+
 def _dropped_terms(expr, limit: int = 3):
     terms = expr.args if isinstance(expr, (sp.MatAdd, sp.Add)) else ()
     if len(terms) < 2:
@@ -76,7 +96,7 @@ def _matrix_expression_mutants(expr):
     transposed = _transpose_one_factor(expr)
     if transposed is not None:
         out.append(("one factor transposed", transposed))
-    return out + _dropped_terms(expr)
+    return out + _transposed_terms(expr) + _dropped_terms(expr)
 
 
 def _explicit_matrix_mutants(expr: sp.MatrixBase):
