@@ -13,6 +13,7 @@ formula is typed twice and a certificate cannot be made by hand. The checks:
   (entrywise derivatives of the objective, an exact solve, an enumeration of minibatches).
 - :class:`SymbolicZero`, :class:`Signs` — residues and signs built from the sides, decided by SymPy.
 - :class:`ExactRank` — a rank bound on a side, at sizes where a wrong side could exceed it.
+- :class:`RootSet` — a claimed set of fixed points against an independent exact root isolation.
 - :class:`Predicate`, :class:`AllOf` — a decision about the sides; several checks at once.
 - :class:`Definition` — a symbol introduced or a hypothesis stated: shown, never counted.
 
@@ -538,6 +539,35 @@ class Predicate(Check):
     def outcome(self, lhs, rhs) -> Outcome:
         passed, trials, detail = self.decide(lhs, rhs)
         return Outcome(self.identity, self.method, tuple(trials), bool(passed), "" if passed else detail)
+
+
+class RootSet(Check):
+    """The rhs (a finite set of expressions) is the complete set of roots of ``function`` in ``variable`` on
+    ``variable`` ≥ 0, checked at explicit rational parameters against the real roots of the numerator,
+    isolated exactly (``sympy.real_roots``) — an independent solver, and it also checks completeness."""
+
+    def __init__(self, identity: str, function: sp.Expr, variable: sp.Symbol, parameters: Iterable[Mapping]):
+        self.identity, self.function, self.variable = identity, function, variable
+        self.parameters = [dict(p) for p in parameters]
+        if not self.parameters:
+            raise ValueError(f"root set {identity!r} needs at least one parameter instance")
+
+    def outcome(self, lhs, rhs) -> Outcome:
+        trials = []
+        for params in self.parameters:
+            label = ", ".join(f"{k}={v}" for k, v in params.items())
+            trials.append(label)
+            numerator = sp.numer(sp.together(self.function.xreplace(params)))
+            roots = sorted({r for r in sp.real_roots(sp.Poly(numerator, self.variable)) if r >= 0},
+                           key=lambda r: sp.N(r, DIGITS))
+            claimed = sorted((sp.sympify(e).xreplace(params) for e in rhs.args), key=lambda r: sp.N(r, DIGITS))
+            if len(roots) != len(claimed):
+                return Outcome(self.identity, "exact real-root isolation", tuple(trials), False,
+                               f"at {label}: roots {roots} on {self.variable} ≥ 0, the step claims {claimed}")
+            equal, _, detail = compare(sp.Matrix(roots), sp.Matrix(claimed))
+            if not equal:
+                return Outcome(self.identity, "exact real-root isolation", tuple(trials), False, f"at {label}: {detail}")
+        return Outcome(self.identity, "exact real-root isolation", tuple(trials), True)
 
 
 class AllOf(Check):

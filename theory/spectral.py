@@ -24,7 +24,8 @@ from functools import lru_cache
 import sympy as sp
 
 from theory import notation as nt
-from theory.certify import AllOf, Derivation, Predicate, Signs, Step, SymbolicZero, evaluate, rational, rational_orthogonal
+from theory.certify import (AllOf, Derivation, Predicate, RootSet, Signs, Step, SymbolicZero, evaluate, rational,
+                            rational_orthogonal)
 from theory.kernel_ode import derive_kernel_ode
 from theory.losses import Loss, squared
 from theory.matrix_algebra import contract, to_scalar
@@ -44,6 +45,16 @@ def commuting_instance(rng: random.Random, n: int, C: int):
     Y = sp.ImmutableMatrix(C, n, lambda i, j: q[i] if i == j else 0) * V.T
     K = V * sp.diag(*kappas) * V.T
     return V, kappas, [x**2 for x in q] + [0] * (n - C), sp.ImmutableMatrix(K), sp.ImmutableMatrix(Y)
+
+
+def _fillable_parameters(seed: int) -> list[dict]:
+    """Rational λ, μ and a label mode s = μ(λ + r)²/λ > λμ (so κ* = r is rational), r > 0, twice."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(2):
+        lam, mu, r = (rational(rng, positive=True) for _ in range(3))
+        out.append({nt.lam: lam, nt.mu: mu, nt.s: mu * (lam + r) ** 2 / lam})
+    return out
 
 
 def _above(power):
@@ -67,8 +78,10 @@ class WaterFillingLaw(Derivation):
         f = self.mode_rhs
         steps.append(Step("T3", "fixed points", "f(κ) = 0 on κ ≥ 0", sp.Symbol("kappa_fixed"),
                           sp.FiniteSet(*self.fixed_points),
-                          SymbolicZero("f vanishes at each fixed point",
-                                       lambda lhs, rhs: [f.subs(k, r) for r in rhs.args])))
+                          AllOf(SymbolicZero("f vanishes at each fixed point",
+                                             lambda lhs, rhs: [f.subs(k, r) for r in rhs.args]),
+                                RootSet("every root of f on κ ≥ 0, at rational λ, μ, s > λμ", f, k,
+                                        _fillable_parameters(seed)))))
         if len(self.fixed_points) != 2 or self.fixed_points[0] != 0:
             raise ValueError(f"expected the fixed points 0 and κ*, found {self.fixed_points}")
         self.kappa_star = self.fixed_points[1]

@@ -26,7 +26,8 @@ from functools import lru_cache
 import sympy as sp
 
 from theory import notation as nt
-from theory.certify import (AgainstTruth, Derivation, Predicate, Signs, Step, SymbolicZero, evaluate, rational,
+from theory.certify import (AgainstTruth, AllOf, Derivation, Predicate, RootSet, Signs, Step, SymbolicZero, evaluate,
+                            rational,
                             rational_matrix, rational_orthogonal)
 from theory.matrix_algebra import to_scalar
 
@@ -71,6 +72,17 @@ def energy_directional_derivative(values) -> sp.Expr:
     return sp.simplify(sp.diff(moved, t).subs(t, 0))
 
 
+def _fillable_parameters(rng: random.Random) -> list[dict]:
+    """Rational ℓ, μ, ε and β = ε(ℓ + μ)(1 + r) above the threshold, twice."""
+    out = []
+    for _ in range(2):
+        values = {ell: rational(rng, positive=True), nt.mu: rational(rng, positive=True),
+                  eps: rational(rng, positive=True)}
+        values[beta] = values[eps] * (values[ell] + values[nt.mu]) * (1 + rational(rng, positive=True))
+        out.append(values)
+    return out
+
+
 class SSLFilter(Derivation):
     claim = "T8"
 
@@ -94,8 +106,10 @@ class SSLFilter(Derivation):
         g = self.mode_rhs
         steps.append(Step("T8", "fixed points", "g(κ) = 0 on κ ≥ 0", sp.Symbol("kappa_fixed"),
                           sp.FiniteSet(*self.fixed_points),
-                          SymbolicZero("g vanishes at each fixed point",
-                                       lambda lhs, rhs: [g.subs(nt.kappa, r) for r in rhs.args])))
+                          AllOf(SymbolicZero("g vanishes at each fixed point",
+                                             lambda lhs, rhs: [g.subs(nt.kappa, r) for r in rhs.args]),
+                                RootSet("every root of g on κ ≥ 0, at rational ℓ, μ, ε and β > ε(ℓ + μ)", g, nt.kappa,
+                                        _fillable_parameters(rng)))))
         slope = sp.diff(self.mode_rhs, nt.kappa)
         self.slopes = (sp.simplify(slope.subs(nt.kappa, 0)), sp.factor(sp.simplify(slope.subs(nt.kappa, self.kappa_star))))
         solved = sp.solve(self.slopes[0] > 0, beta)

@@ -1,4 +1,4 @@
-"""The claim registry: every claim of THEORY.md is a registered :class:`Claim` with its checks.
+"""The claim registry: every claim of docs/theory.md is a registered :class:`Claim` with its checks.
 
 A check takes a :class:`Context` (profile and seed) and returns a :class:`verify.verdict.Verdict`.
 A claim passes only when its derivation is certified, its numeric comparison is within tolerance
