@@ -229,7 +229,7 @@ def test_T2_a_1e4_relative_slip_in_the_kernel_ode_is_rejected():
 
 
 def test_T2_decay_rate_off_by_1e4_is_rejected():
-    """μ → μ(1 + 1e-4) in the rhs: a slip in one coefficient, error ~1e-5, still ≥ 100× TOL.finite_differences."""
+    """μ → μ(1 + 1e-4) in the rhs: a slip in one coefficient, error ~1e-5, ≥ 100× TOL.finite_differences."""
     v = check_kernel_ode(lambda K, Y, lam, mu: kernel_ode_rhs(K, Y, lam, mu * (1 + 1e-4)), seed=0, count=2)
     assert not v.passed
     assert 1e2 * TOL.finite_differences <= v.worst_error <= 1e-3
