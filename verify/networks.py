@@ -398,7 +398,7 @@ def train(model: _Model, loss, X, Y, *, steps: int, lr: float, batch_size: int |
         if batch_size is None or batch_size == n:
             data = model._data_gradient(grad, Xv, Y, None, 1.0)
         else:
-            batch = np.sort(rng.choice(n, size=batch_size, replace=False))
+            batch = draw_batch(rng, n, batch_size)
             data = model._data_gradient(grad, Xv, Y, batch, n / batch_size)
         update = model._add_decay(data)
         model = model._stepped({name: getattr(model, name) - lr * g for name, g in update.items()})
@@ -409,6 +409,16 @@ def train(model: _Model, loss, X, Y, *, steps: int, lr: float, batch_size: int |
             kernels.append(K)
             next_mark += 1
     return TrainingRecord(marks, np.array(losses), np.stack(kernels), model, batch_size, lr, tuple(observations))
+
+
+def draw_batch(rng: np.random.Generator, n: int, batch_size: int, *, replacement: bool = False) -> np.ndarray:
+    """The minibatch of one SGD step: ``batch_size`` sample indices out of n, drawn uniformly without
+    replacement (sorted), as :func:`train` draws them; ``replacement=True`` draws them with replacement
+    (repeats possible, in draw order), for SGD variants that sample that way."""
+    n = _count("n", n, 1)
+    batch_size = _count("batch_size", batch_size, 1, None if replacement else n)
+    picks = rng.choice(n, size=batch_size, replace=replacement)
+    return picks if replacement else np.sort(picks)
 
 
 def minibatch_gradient(model: _Model, loss, X, Y, batch) -> dict[str, np.ndarray]:

@@ -87,9 +87,15 @@ def feature_noise_covariance(loss, Phi, W, Y, batch_size: int, *, replacement: b
 
 def sample_weights(rng: np.random.Generator, n: int, batch_size: int, replacement: bool = False) -> np.ndarray:
     """One draw of c = (n/b)·N − 1 for a minibatch of b samples."""
-    picks = rng.choice(n, size=batch_size, replace=replacement)
-    counts = np.bincount(picks, minlength=n)
-    return n / batch_size * counts - 1.0
+    return batch_weights(n, rng.choice(n, size=batch_size, replace=replacement))
+
+
+def batch_weights(n: int, batch) -> np.ndarray:
+    """c = (n/b)·N − 1 for a given minibatch of b sample indices (N_i: how often i appears in it)."""
+    batch = np.asarray(batch)
+    if batch.ndim != 1 or batch.size == 0 or batch.dtype.kind not in "iu" or batch.min() < 0 or batch.max() >= n:
+        raise ValueError(f"batch must be a non-empty 1-D array of sample indices in 0..{n - 1}, got {batch!r}")
+    return n / batch.size * np.bincount(batch, minlength=n) - 1.0
 
 
 def monte_carlo_feature_noise_covariance(loss, Phi, W, Y, batch_size: int, samples: int, rng, *,
@@ -112,3 +118,128 @@ def kernel_increment(Phi, W, G, c) -> np.ndarray:
     """δK = ξᵀΦ + Φᵀξ with ξ = WᵀG·diag(c) (n × n; rank ≤ 2C)."""
     xi = (W.T @ G) * np.asarray(c, dtype=float)[None, :]
     return xi.T @ Phi + Phi.T @ xi
+
+
+# ----------------------------------------------------------------------------------------------
+# the same quantities from the network code (verify.networks), not from the noise formula
+
+
+def _ufm(model):
+    from verify.networks import UFM
+
+    if not isinstance(model, UFM):
+        raise TypeError(f"model must be a verify.networks.UFM (its features Φ are the parameter), got "
+                        f"{type(model).__name__}")
+    return model
+
+
+def network_feature_noise(model, loss, Y, batch) -> np.ndarray:
+    """ξ = (SGD direction of minibatch ``batch``) − (full gradient), for Φ of the UFM ``model``, both from
+    ``verify.networks`` (``minibatch_gradient`` and ``model.gradient``): nothing of ξ = WᵀG·diag(c) is used.
+
+    Distinct indices: one minibatch gradient (n/b)·∂/∂Φ Σ_{i∈B} ℓ_i + μΦ. Repeated indices (sampling with
+    replacement): the SGD direction (n/b)·Σ_k ∂ℓ_{i_k}/∂Φ + μΦ is the mean of the b single-draw directions
+    ``minibatch_gradient([i_k])``. The decay μΦ is in both terms and cancels.
+    """
+    return _network_noise(model, loss, Y, np.unique(batch).size != np.size(batch))(np.asarray(batch))
+
+
+def _network_noise(model, loss, Y, replacement: bool):
+    """batch ↦ ξ as in :func:`network_feature_noise`, remembering what does not depend on the draw: the full
+    gradient, each distinct minibatch's gradient (without replacement), the n single-draw directions (with)."""
+    from verify.networks import minibatch_gradient
+
+    model = _ufm(model)
+    full = model.gradient(loss, None, Y)["Phi"]
+    cache = {}
+
+    def gradient(batch):
+        key = tuple(batch)
+        if key not in cache:
+            cache[key] = minibatch_gradient(model, loss, None, Y, np.asarray(batch))["Phi"]
+        return cache[key]
+
+    def noise(batch):
+        if not replacement:
+            return gradient(batch) - full
+        return np.mean([gradient(batch[k:k + 1]) for k in range(batch.size)], axis=0) - full
+
+    return noise
+
+
+def network_monte_carlo_feature_noise_covariance(model, loss, Y, batch_size: int, samples: int, rng, *,
+                                                 replacement: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(mean of ξξᵀ over ``samples`` SGD minibatches, standard error of each entry), m × m.
+
+    Minibatches are drawn by ``verify.networks.draw_batch`` (the sampling of ``verify.networks.train``), and
+    ξ = :func:`network_feature_noise` comes from the network's gradients (each distinct minibatch's gradient
+    computed once: it does not depend on the draw).
+    """
+    from verify.networks import draw_batch
+
+    model = _ufm(model)
+    n = model.Phi.shape[1]
+    samples = int(samples)
+    if samples < 2:
+        raise ValueError(f"samples must be an int >= 2 (a standard error needs two), got {samples!r}")
+    noise = _network_noise(model, loss, Y, replacement)
+    total = np.zeros((model.Phi.shape[0],) * 2)
+    square = np.zeros_like(total)
+    for _ in range(samples):
+        xi = noise(draw_batch(rng, n, batch_size, replacement=replacement))
+        outer = xi @ xi.T
+        total += outer
+        square += outer**2
+    mean = total / samples
+    return mean, np.sqrt(np.maximum(square / samples - mean**2, 0.0) / samples)
+
+
+def network_enumerated_feature_noise_covariance(model, loss, Y, batch_size: int, *,
+                                                replacement: bool = False) -> np.ndarray:
+    """E[ξξᵀ] exactly, as the mean of ξξᵀ over every equally likely minibatch: all C(n, b) subsets without
+    replacement, all n^b ordered draws with replacement; ξ from the network's gradients
+    (:func:`network_feature_noise`). Small n and b only (at most 200 000 minibatches)."""
+    from itertools import combinations, product
+    from math import comb
+
+    model = _ufm(model)
+    n = model.Phi.shape[1]
+    if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must be an int in 1..n={n}, got {batch_size!r}")
+    count = n**batch_size if replacement else comb(n, batch_size)
+    if count > 200_000:
+        raise ValueError(f"{count} minibatches to enumerate (n = {n}, b = {batch_size}); use "
+                         "network_monte_carlo_feature_noise_covariance instead")
+    noise = _network_noise(model, loss, Y, replacement)
+    batches = product(range(n), repeat=batch_size) if replacement else combinations(range(n), batch_size)
+    total = np.zeros((model.Phi.shape[0],) * 2)
+    for batch in batches:
+        xi = noise(np.array(batch))
+        total += xi @ xi.T
+    return total / count
+
+
+def network_kernel_increment(model, loss, Y, batch, lr: float) -> np.ndarray:
+    """The kernel noise increment of one SGD step, read off the updated features of the UFM ``model``.
+
+    With g_B the SGD direction of ``batch`` and g the full gradient (both from ``verify.networks``), a step
+    of size ±η gives Φ'_± = Φ ∓ ηg_B and Φ''_± = Φ ∓ ηg; with ξ = g_B − g,
+
+        D(±η) = Φ'_±ᵀΦ'_± − Φ''_±ᵀΦ''_± = ∓η(ξᵀΦ + Φᵀξ) + η²(ξᵀg + gᵀξ + ξᵀξ),
+
+    so −(D(η) − D(−η))/(2η) = ξᵀΦ + Φᵀξ exactly (the η² part is even in η and cancels): the increment the
+    noise adds to K per unit step, against which ``kernel_increment`` is compared. η = ``lr`` > 0 (any size;
+    only rounding, of order eps·‖Φ‖/(η‖ξ‖), depends on it).
+    """
+    from verify.networks import minibatch_gradient
+
+    model = _ufm(model)
+    lr = v.positive("lr", lr)
+    g_batch = minibatch_gradient(model, loss, None, Y, np.asarray(batch))["Phi"]
+    g_full = model.gradient(loss, None, Y)["Phi"]
+
+    def D(step):
+        sgd, full = (model.with_parameters(Phi=model.Phi - step * g) for g in (g_batch, g_full))
+        return sgd.kernel(None) - full.kernel(None)
+
+    return -(D(lr) - D(-lr)) / (2 * lr)

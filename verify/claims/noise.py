@@ -13,14 +13,17 @@ from verify.claims.coupled import LOSSES, labels
 from verify.experiments import gradient_noise_outliers
 from verify.linalg import confirmed_rank, numerical_rank
 from verify.loss_numeric import numeric_loss
-from verify.networks import UFM, FixedFeatures, minibatch_gradient
+from verify.linalg import relative_error
+from verify.networks import UFM, FixedFeatures, draw_batch, minibatch_gradient
 from verify.noise import (
+    batch_weights,
     covariance_rank,
     feature_noise_covariance,
     kernel_increment,
-    monte_carlo_feature_noise_covariance,
+    network_enumerated_feature_noise_covariance,
+    network_kernel_increment,
+    network_monte_carlo_feature_noise_covariance,
     noise_factor,
-    sample_weights,
     second_moment_scale,
 )
 from verify.tolerances import TOL
@@ -38,15 +41,56 @@ def _problem(rng, name, C, n, m):
 
 
 def _monte_carlo(ctx, replacement: bool, wrong: bool = False):
+    """Max z-score per loss of the mean of ξξᵀ over SGD minibatches of a UFM (drawn and differentiated by
+    verify.networks, not by the noise model) against E[ξξᵀ] = κ(1 − 1/n)WᵀGGᵀW; ``wrong``: the other
+    sampling scheme's κ (a negative control)."""
     rng = ctx.rng(21 + replacement)
     z = []
     for name, _, _ in LOSSES:
         loss, Phi, W, Y = _problem(rng, name, 3, 12, 10)
         exact = feature_noise_covariance(loss, Phi, W, Y, 4, replacement=replacement != wrong)
-        mean, se = monte_carlo_feature_noise_covariance(loss, Phi, W, Y, 4, ctx.pick(4000, 20000), rng,
-                                                        replacement=replacement)
+        model = UFM(Phi=Phi, W=W, lam=0.1, mu=0.1)  # the decays cancel in ξ
+        mean, se = network_monte_carlo_feature_noise_covariance(model, loss, Y, 4, ctx.pick(4000, 20000), rng,
+                                                                replacement=replacement)
         z.append(float((np.abs(mean - exact) / np.maximum(se, np.finfo(float).tiny)).max()))
     return z
+
+
+def _enumerated(ctx, wrong: bool = False):
+    """Relative error of E[ξξᵀ] taken exactly over every minibatch (network gradients, n = 8, b = 3) against
+    the formula, for each loss and both sampling schemes; ``wrong``: the other scheme's formula."""
+    rng = ctx.rng(25)
+    errors = []
+    for name, _, _ in LOSSES:
+        loss, Phi, W, Y = _problem(rng, name, 3, 8, 6)
+        model = UFM(Phi=Phi, W=W, lam=0.1, mu=0.1)
+        for replacement in (False, True):
+            exact = feature_noise_covariance(loss, Phi, W, Y, 3, replacement=replacement != wrong)
+            errors.append(relative_error(
+                network_enumerated_feature_noise_covariance(model, loss, Y, 3, replacement=replacement), exact))
+    return errors
+
+
+def _increments(ctx, formula=kernel_increment):
+    """Relative error of the kernel increment read off one SGD step of a UFM (network features, steps ±η;
+    ``verify.noise.network_kernel_increment``) against ``formula(Φ, W, G, c)`` with c from the same minibatch."""
+    rng = ctx.rng(26)
+    errors = []
+    for name, _, _ in LOSSES:
+        for _ in range(ctx.pick(2, 5)):
+            C, n = int(rng.integers(2, 4)), int(rng.integers(6, 20))
+            loss, Phi, W, Y = _problem(rng, name, C, n, int(rng.integers(C + 2, 30)))
+            model = UFM(Phi=Phi, W=W, lam=0.1, mu=0.1)
+            batch = draw_batch(rng, n, int(rng.integers(1, n)))
+            G = numeric_loss(loss)[1](W @ Phi, Y)
+            errors.append(relative_error(network_kernel_increment(model, loss, Y, batch, 0.1),
+                                         formula(Phi, W, G, batch_weights(n, batch))))
+    return errors
+
+
+def _one_sided_increment(Phi, W, G, c):
+    """Control: 2Φᵀξ, the increment without its transpose term (what ξᵀΦ + Φᵀξ is not)."""
+    return 2 * Phi.T @ ((W.T @ G) * np.asarray(c, dtype=float)[None, :])
 
 
 def check(ctx: Context):
@@ -61,7 +105,7 @@ def check(ctx: Context):
             r = confirmed_rank(feature_noise_covariance(loss, Phi, W, Y, b))
             excess.append(max(0, r - rank_bound(loss)))
             G = numeric_loss(loss)[1](W @ Phi, Y)
-            dK = kernel_increment(Phi, W, G, sample_weights(rng, n, b))
+            dK = kernel_increment(Phi, W, G, batch_weights(n, draw_batch(rng, n, b)))
             increments.append(max(0, confirmed_rank(dK) - 2 * loss.C))
             measured.append({"loss": name, "C": loss.C, "n": n, "m": m, "batch": b, "rank E[ξξᵀ]": r,
                              "bound": rank_bound(loss), "rank δK": confirmed_rank(dK), "2C": 2 * loss.C})
@@ -78,7 +122,7 @@ def check(ctx: Context):
         Q, _ = np.linalg.qr(model.W.T)
         energies = []
         for _ in range(ctx.pick(400, 2000)):
-            batch = rng.choice(n, 4, replace=False)
+            batch = draw_batch(rng, n, 4)
             xi = minibatch_gradient(model, theory.losses.squared(C), inputs, Y, batch)[key] - full
             outside.append(np.linalg.norm(xi - Q @ (Q.T @ xi)) / np.linalg.norm(xi))
             energies.append(np.sum(xi**2))
@@ -90,10 +134,14 @@ def check(ctx: Context):
     parts = {"rank E[ξξᵀ] − bound (C, or C − 1 for cross-entropy)": judge("T7", excess, 0.0, ctx.seed,
                                                                           what="rank excess"),
              "rank δK − 2C": judge("T7", increments, 0.0, ctx.seed, what="rank excess"),
-             "Monte Carlo vs exact E[ξξᵀ], without replacement (max z)": judge("T7", _monte_carlo(ctx, False), Z_MAX,
-                                                                             ctx.seed, what="z-score"),
-             "Monte Carlo vs exact E[ξξᵀ], with replacement (max z)": judge("T7", _monte_carlo(ctx, True), Z_MAX,
-                                                                          ctx.seed, what="z-score"),
+             "Monte Carlo of SGD (network gradients) vs exact E[ξξᵀ], without replacement (max z)": judge(
+                 "T7", _monte_carlo(ctx, False), Z_MAX, ctx.seed, what="z-score"),
+             "Monte Carlo of SGD (network gradients) vs exact E[ξξᵀ], with replacement (max z)": judge(
+                 "T7", _monte_carlo(ctx, True), Z_MAX, ctx.seed, what="z-score"),
+             "E[ξξᵀ] over every minibatch (network gradients) vs exact, both schemes": judge(
+                 "T7", _enumerated(ctx), TOL.round_off, ctx.seed),
+             "kernel increment of an SGD step (network features, ±η) vs δK = ξᵀΦ + Φᵀξ": judge(
+                 "T7", _increments(ctx), TOL.round_off, ctx.seed),
              "SGD noise outside range Wᵀ (UFM and fixed features, relative)": judge("T7", outside, TOL.generated_code,
                                                                                     ctx.seed),
              "SGD noise energy vs tr E[ξξᵀ] (z)": judge("T7", energy_z, Z_MAX, ctx.seed, what="z-score"),
@@ -103,7 +151,11 @@ def check(ctx: Context):
     controls = {"isotropic parameter noise is confined": _isotropic(rng),
                 "nonlinear readout f = W tanh(φ) keeps noise in rank C": _nonlinear_readout(rng),
                 "Monte Carlo against the other sampling scheme's formula": judge(
-                    "T7", _monte_carlo(ctx, False, wrong=True), Z_MAX, ctx.seed, what="z-score")}
+                    "T7", _monte_carlo(ctx, False, wrong=True), Z_MAX, ctx.seed, what="z-score"),
+                "every minibatch against the other sampling scheme's formula": judge(
+                    "T7", _enumerated(ctx, wrong=True), TOL.round_off, ctx.seed),
+                "SGD kernel increment against 2Φᵀξ (transpose term missing)": judge(
+                    "T7", _increments(ctx, formula=_one_sided_increment), TOL.round_off, ctx.seed)}
     figure = {"name": "rank-vs-width", "title": "T7: rank of E[ξξᵀ] against width (C = 3, n = 20)",
               "xlabel": "width m", "ylabel": "numerical rank", "x": list(WIDTHS), "logx": True, "logy": True,
               "series": {"squared loss": widths["squared"], "softmax cross-entropy": widths["cross-entropy"],
