@@ -31,7 +31,7 @@ import sympy as sp
 
 from theory import notation as nt
 from theory.certify import AgainstTruth, AllOf, Derivation, ExactRank, Step, rational_matrix
-from theory.gradients import output_gradients, symbolic_matrix
+from theory.gradients import gradient_in, output_gradients, symbolic_matrix
 from theory.kernel_ode import kernel_velocity
 from theory.losses import squared
 
@@ -59,15 +59,15 @@ CENTRING = sp.Identity(n_s) - sp.OneMatrix(n_s, n_s) / n_s
 
 def per_sample_feature_gradients(loss, W, Phi, Y) -> list[sp.Matrix]:
     """[∂ℓ(Wφ_i, y_i)/∂Φ for each sample i] by scalar differentiation of the loss (m × n each)."""
-    free = symbolic_matrix("x", *Phi.shape)
-    point = dict(zip(free, Phi))
+    column = symbolic_matrix("x", Phi.shape[0], 1)
     out = []
     for i in range(Phi.shape[1]):
-        column = list(free[:, i])
-        L_i = loss.value(list(W * free[:, i]), list(Y[:, i]))
+        L_i = loss.value(list(W * column), list(Y[:, i]))
+        derivatives = gradient_in(L_i, list(column))
+        point = dict(zip(column, Phi[:, i]))
         grad = sp.zeros(*Phi.shape)
-        for r, x in enumerate(column):
-            grad[r, i] = sp.diff(L_i, x).xreplace(point)
+        for r, d in enumerate(derivatives):
+            grad[r, i] = d.xreplace(point)
         out.append(grad)
     return out
 
