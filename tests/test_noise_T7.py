@@ -114,3 +114,85 @@ def test_T7_campaign_entry_passes_and_draws_rank_against_width(tmp_path):
     assert main(["verify", "--claims", "T7", "--out", str(tmp_path), "--no-progress"]) == 0
     assert (tmp_path / "figures" / "T7-rank-vs-width.png").stat().st_size > 1000
     assert "figures/T7-rank-vs-width.png" in (tmp_path / "report.md").read_text()
+
+
+# --- T7 from the network code: ξ and δK from verify.networks, not from the noise formula ------------------------
+
+from verify.networks import draw_batch  # noqa: E402
+from verify.noise import (batch_weights, network_enumerated_feature_noise_covariance,  # noqa: E402
+                          network_kernel_increment, network_monte_carlo_feature_noise_covariance)
+
+
+@pytest.mark.parametrize("name", [nm for nm, _, _ in LOSSES])
+def test_T7_sgd_kernel_increment_from_network_features_is_xi_T_Phi_plus_Phi_T_xi(name):
+    """One SGD step of a UFM, steps ±η: the kernel increment read off the updated features equals
+    kernel_increment(Φ, W, G, c) to rounding; the one-sided 2Φᵀξ is rejected by the same comparison."""
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        C, n = int(rng.integers(2, 4)), int(rng.integers(5, 12))
+        loss, Phi, W, Y = _problem(rng, name, C, n, int(rng.integers(C + 2, 15)))
+        model = UFM(Phi=Phi, W=W, lam=0.1, mu=0.1)
+        batch = draw_batch(rng, n, int(rng.integers(1, n)))
+        G = numeric_loss(loss)[1](W @ Phi, Y)
+        c = batch_weights(n, batch)
+        measured = network_kernel_increment(model, loss, Y, batch, 0.1)
+        assert np.linalg.norm(measured - kernel_increment(Phi, W, G, c)) <= TOL.round_off * np.linalg.norm(measured)
+        xi = (W.T @ G) * c[None, :]
+        assert np.linalg.norm(measured - 2 * Phi.T @ xi) > 1e-3 * np.linalg.norm(measured)  # control
+        assert confirmed_rank(measured) <= 2 * loss.C
+
+
+def test_T7_network_kernel_increment_is_exact_for_any_step_size():
+    """The ±η combination cancels the η² term exactly: the same increment for η = 1e-3 and η = 1."""
+    rng = np.random.default_rng(8)
+    loss, Phi, W, Y = _problem(rng, "squared", 2, 9, 6)
+    model = UFM(Phi=Phi, W=W, lam=0.1, mu=0.1)
+    batch = draw_batch(rng, 9, 3)
+    small, large = (network_kernel_increment(model, loss, Y, batch, eta) for eta in (1e-3, 1.0))
+    assert np.linalg.norm(small - large) <= 1e3 * TOL.round_off * np.linalg.norm(large)
+    # control: the one-sided difference D(η)/(−η) keeps its O(η) error at η = 1
+    g_b = minibatch_gradient(model, loss, None, Y, batch)["Phi"]
+    g = model.gradient(loss, None, Y)["Phi"]
+    one_sided = -((Phi - g_b).T @ (Phi - g_b) - (Phi - g).T @ (Phi - g))
+    assert np.linalg.norm(one_sided - large) > 1e-3 * np.linalg.norm(large)
+
+
+@pytest.mark.parametrize("replacement", [False, True])
+def test_T7_every_minibatch_of_network_noise_averages_to_the_formula(replacement):
+    rng = np.random.default_rng(9)
+    for name in ("squared", "softmax_cross_entropy"):
+        loss, Phi, W, Y = _problem(rng, name, 3, 7, 5)
+        model = UFM(Phi=Phi, W=W, lam=0.1, mu=0.1)
+        enumerated = network_enumerated_feature_noise_covariance(model, loss, Y, 3, replacement=replacement)
+        exact = feature_noise_covariance(loss, Phi, W, Y, 3, replacement=replacement)
+        wrong = feature_noise_covariance(loss, Phi, W, Y, 3, replacement=not replacement)
+        assert np.linalg.norm(enumerated - exact) <= TOL.round_off * np.linalg.norm(exact)
+        assert np.linalg.norm(enumerated - wrong) > 0.1 * np.linalg.norm(exact)  # control: the other scheme
+
+
+@pytest.mark.parametrize("replacement", [False, True])
+def test_T7_monte_carlo_of_network_sgd_agrees_with_the_exact_covariance(replacement):
+    """Minibatches drawn by verify.networks.draw_batch, ξ from the UFM's gradients: z-scores within Z_MAX of the
+    exact E[ξξᵀ], far outside it for the other sampling scheme's formula."""
+    rng = np.random.default_rng(10)
+    loss, Phi, W, Y = _problem(rng, "huber", 3, 12, 10)
+    model = UFM(Phi=Phi, W=W, lam=0.1, mu=0.1)
+    mean, se = network_monte_carlo_feature_noise_covariance(model, loss, Y, 4, 4000, rng, replacement=replacement)
+    se = np.maximum(se, np.finfo(float).tiny)
+    assert (np.abs(mean - feature_noise_covariance(loss, Phi, W, Y, 4, replacement=replacement)) / se).max() <= Z_MAX
+    wrong = feature_noise_covariance(loss, Phi, W, Y, 4, replacement=not replacement)
+    assert (np.abs(mean - wrong) / se).max() > Z_MAX  # control: the same judge rejects it
+
+
+def test_T7_draw_batch_is_the_sampling_of_train_and_refuses_bad_sizes():
+    """train draws its minibatches with draw_batch: the same generator state gives the same batch."""
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    assert np.array_equal(draw_batch(a, 10, 4), np.sort(b.choice(10, size=4, replace=False)))
+    assert np.unique(draw_batch(a, 10, 10)).size == 10
+    assert draw_batch(a, 3, 7, replacement=True).size == 7
+    with pytest.raises(ValueError, match="batch_size"):
+        draw_batch(a, 5, 6)
+    with pytest.raises(ValueError, match="batch must"):
+        batch_weights(5, np.array([0, 5]))
+    with pytest.raises(TypeError, match="UFM"):
+        network_kernel_increment(object(), theory.losses.squared(2), np.eye(2), np.array([0]), 0.1)
