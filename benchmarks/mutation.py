@@ -1,0 +1,348 @@
+"""Mutation testing of theory/ and the numeric core of verify/ with mutmut 3 (see docs/quality.md).
+
+Each *group* mutates one or a few modules against a targeted test selection, in its own snapshot of
+the repository under ``--workdir`` (default /tmp/kfmut/<group>): mutmut's ``mutants/`` copy never
+lands in the work tree and other people's uncommitted edits never land in the run.
+
+    pip install 'mutmut==3.8.1'
+    python benchmarks/mutation.py --list
+    python benchmarks/mutation.py certify verdict          # run groups (snapshot of HEAD)
+    python benchmarks/mutation.py --source worktree linalg  # snapshot of the work tree instead
+    python benchmarks/mutation.py --canary                 # the cache check described below
+    python benchmarks/mutation.py --report                 # print the table from the saved results
+
+Caches. Derivations (``theory.derive_*``, ``theory.water_filling`` ...) and generated code in verify
+are ``functools.lru_cache``'d, and mutmut forks every mutant from a process that has already run the
+tests once (to learn which tests reach which function): a warm cache would hand the mutant the
+original's result. The snapshot therefore gets a root ``conftest.py`` with an autouse fixture that
+calls ``cache_clear()`` on every lru_cache'd callable of ``theory`` and ``verify`` before every test
+(doctests included), so each test re-executes the (mutated) code. ``--canary`` checks this: it
+plants the known-bad mutation μΦ → 2μΦ in T1's feature gradient (``theory/gradients.py``) as a
+mutmut mutant and expects it killed; with ``KF_MUTATION_KEEP_CACHES=1`` (cache clearing off) the
+same mutant survives, which shows the fixture is what kills it.
+
+Sampling. mutmut generates about 10 000 mutants for these modules; on 2 shared cores a mutant costs
+1–10 s (a fork, pytest, and the SymPy or NumPy work of its tests). A group with more mutants than
+its ``sample`` runs a seeded uniform random sample of them (``--sample 0`` runs all). The sampled
+names are saved with the results, so a rerun tests the same mutants.
+
+Results go to benchmarks/mutation_results/<group>.json (counts, the status of every tested mutant,
+the diff of every survivor); benchmarks/mutation_equivalent.json holds the survivors judged
+equivalent (mutant name → reason), which the report subtracts from the denominator.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "mutation_results"
+EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.json"
+MUTMUT = "mutmut==3.8.1"
+
+#: group → modules to mutate, test selection (paths, node ids; module paths run their doctests), sample size
+GROUPS = {
+    "certify": dict(mutate=["theory/certify.py"], sample=150,
+                    tests=["theory/certify.py", "tests/test_certify.py", "tests/test_kill_certify.py",
+                           "tests/test_mutants.py::test_T1_feature_gradient_with_twice_the_decay_is_rejected",
+                           "tests/test_mutants.py::test_T3_time_to_reach_with_the_constant_added_is_rejected",
+                           "tests/test_derivation_certificates.py::test_step_is_present_and_certified"
+                           "[T1-2-feature gradient]"]),
+    "mutation": dict(mutate=["theory/mutation.py"], sample=0,
+                     tests=["theory/mutation.py", "tests/test_kill_mutation.py",
+                            "tests/test_mutants.py::test_every_step_rejects_every_mutant_of_its_rhs[T1-2]",
+                            "tests/test_mutants.py::test_every_step_rejects_every_mutant_of_its_rhs[T3-2]",
+                            "tests/test_mutants.py::test_every_step_rejects_every_mutant_of_its_rhs[T4-2]"]),
+    "matrix_algebra": dict(mutate=["theory/matrix_algebra.py"], sample=0,
+                           tests=["theory/matrix_algebra.py", "tests/test_certify.py",
+                                  "tests/test_kill_matrix_algebra.py"]),
+    "losses": dict(mutate=["theory/losses.py", "theory/loss_parser.py"], sample=150,
+                   tests=["theory/losses.py", "theory/loss_parser.py", "tests/test_losses.py",
+                          "tests/test_kill_losses.py"]),
+    "verdict": dict(mutate=["verify/verdict.py", "verify/claims/common.py"], sample=0,
+                    tests=["verify/verdict.py", "verify/claims/common.py", "tests/test_judges.py",
+                           "tests/test_kill_verdict.py"]),
+    "linalg": dict(mutate=["verify/linalg.py", "verify/validation.py"], sample=0,
+                   tests=["verify/linalg.py", "verify/validation.py", "tests/test_judges.py",
+                          "tests/test_validation.py", "tests/test_kill_linalg.py"]),
+    "water_filling": dict(mutate=["verify/water_filling.py"], sample=80,
+                          tests=["verify/water_filling.py", "tests/test_water_filling_T3.py",
+                                 "tests/test_kill_water_filling.py"]),
+    "kernel_ode": dict(mutate=["verify/kernel_ode.py"], sample=80,
+                       tests=["verify/kernel_ode.py", "tests/test_kernel_ode_T2.py", "tests/test_codegen.py",
+                              "tests/test_kill_kernel_ode.py"]),
+    "codegen": dict(mutate=["verify/codegen.py"], sample=100,
+                    tests=["verify/codegen.py", "tests/test_codegen.py", "tests/test_kill_codegen.py"]),
+    "noise": dict(mutate=["verify/noise.py"], sample=80,
+                  tests=["verify/noise.py", "tests/test_noise_T7.py", "tests/test_kill_noise.py"]),
+    "ssl": dict(mutate=["verify/ssl.py"], sample=80,
+                tests=["verify/ssl.py", "tests/test_ssl_T8.py", "tests/test_kill_ssl.py"]),
+    # the canary: T1's gradients against T1's tests (see --canary)
+    "canary": dict(mutate=["theory/gradients.py"], sample=0,
+                   tests=["tests/test_readout_T1.py",
+                          "tests/test_derivation_certificates.py::test_step_is_present_and_certified"
+                          "[T1-2-feature gradient]"]),
+}
+
+CONFTEST = '''"""Mutation run only (written by benchmarks/mutation.py): clear every lru_cache of theory and verify
+before each test, so that a mutant forked from a warm process re-executes the mutated code."""
+import os
+import sys
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _kf_mutation_clear_caches():
+    if os.environ.get("KF_MUTATION_KEEP_CACHES") != "1":
+        for name, module in list(sys.modules.items()):
+            if name.split(".")[0] in ("theory", "verify"):
+                for value in list(vars(module).values()):
+                    clear = getattr(value, "cache_clear", None)
+                    if callable(clear):
+                        clear()
+    yield
+'''
+
+#: the mutant of GradientDerivation.__init__ that flips the decay's sign is rewritten to μΦ → 2μΦ
+CANARY_FUNCTION = "xǁGradientDerivationǁ__init____mutmut_"
+CANARY_FROM = "self.feature_gradient = nt.W.T * nt.G - nt.mu * nt.Phi"
+CANARY_TO = "self.feature_gradient = nt.W.T * nt.G + 2 * nt.mu * nt.Phi"
+
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 36: "timeout",
+          -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", 37: "type check", None: "not checked"}
+
+
+def snapshot(group: str, workdir: Path, source: str, commit: str | None = None) -> Path:
+    """A fresh copy of the repository (HEAD, ``commit`` or the work tree) with the mutation conftest and config.
+
+    With ``commit``, the sources are that commit's (so mutant names match a saved run) and tests/ is HEAD's."""
+    spec = GROUPS[group]
+    target = workdir / group
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    if source == "head" or commit:
+        for tree, paths in ((commit or "HEAD", []), ("HEAD", ["tests"]) if commit else (None, None)):
+            if tree is None:
+                continue
+            archive = subprocess.run(["git", "archive", tree, *paths], cwd=ROOT, check=True,
+                                     capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    else:
+        files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                               capture_output=True).stdout.decode().split("\0")
+        for name in filter(None, files):
+            if (ROOT / name).is_file():
+                (target / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, target / name)
+    write_config(target, spec)
+    return target
+
+
+def write_config(target: Path, spec: dict) -> None:
+    (target / "conftest.py").write_text(CONFTEST)
+    tests = [t for t in spec["tests"] if (target / t.split("::")[0]).exists()]
+    pyproject = (target / "pyproject.toml").read_text().split("\n[tool.mutmut]")[0]
+    config = {
+        "source_paths": ["theory", "verify"],
+        "only_mutate": spec["mutate"],
+        "also_copy": ["conftest.py", "docs"],
+        "pytest_add_cli_args_test_selection": tests,
+        "pytest_add_cli_args": ["-m", "not slow", "-p", "no:cacheprovider"],
+        "timeout_multiplier": 10.0,
+        "timeout_constant": 5.0,
+        "use_git_change_detection": False,
+    }
+    lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in config.items()]
+    (target / "pyproject.toml").write_text(pyproject.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
+
+
+def generated_mutants(target: Path, spec: dict) -> list[str]:
+    names = []
+    for module in spec["mutate"]:
+        meta = target / "mutants" / (module + ".meta")
+        names += sorted(json.loads(meta.read_text())["exit_code_by_key"])
+    return names
+
+
+def mutmut(target: Path, *args: str, env=None, check=True) -> subprocess.CompletedProcess:
+    environment = dict(os.environ, HYPOTHESIS_PROFILE="ci", **(env or {}))
+    return subprocess.run([sys.executable, "-m", "mutmut", *args], cwd=target, env=environment, check=check,
+                          text=True, capture_output=True)
+
+
+def generate(target: Path) -> None:
+    """Generate mutants without running anything (mutmut writes mutants/ and the .meta files)."""
+    code = ("import sys; sys.argv = ['mutmut']\n"
+            "from mutmut.__main__ import copy_src_dir, copy_also_copy_files, setup_source_paths, create_mutants\n"
+            "import os; os.makedirs('mutants', exist_ok=True)\n"
+            "copy_src_dir(); copy_also_copy_files(); setup_source_paths(); create_mutants(1)\n")
+    subprocess.run([sys.executable, "-c", code], cwd=target, check=True, capture_output=True)
+
+
+def statuses(target: Path, spec: dict) -> dict[str, str]:
+    out = {}
+    for module in spec["mutate"]:
+        meta = json.loads((target / "mutants" / (module + ".meta")).read_text())
+        for name, code in meta["exit_code_by_key"].items():
+            out[name] = STATUS.get(code, f"suspicious ({code})")
+    return out
+
+
+def run_group(group: str, args) -> dict:
+    spec = GROUPS[group]
+    target = args.workdir / group
+    previous = RESULTS / f"{group}.json"
+    if args.survivors:  # the "after" run: rerun the saved survivors with the current tests, same snapshot source
+        if not previous.exists():
+            raise SystemExit(f"no saved results for {group}: run it first")
+        before = json.loads(previous.read_text())
+        selected = [n for n, s in before["status"].items() if s in ("survived", "timeout", "no tests")]
+        target = snapshot(group, args.workdir, args.source, commit=before["commit"])
+        generate(target)
+    else:
+        before = None
+        target = snapshot(group, args.workdir, args.source)
+        generate(target)
+        names = generated_mutants(target, spec)
+        sample = spec["sample"] if args.sample is None else args.sample
+        selected = sorted(random.Random(args.seed).sample(names, sample)) if 0 < sample < len(names) else names
+    if not selected:
+        return before
+    started = time.monotonic()
+    print(f"[{group}] {len(selected)} mutants of {spec['mutate']} (tests: {spec['tests']})", flush=True)
+    run = mutmut(target, "run", "--max-children", str(args.max_children), *selected, check=False)
+    (args.workdir / f"{group}.log").write_text(run.stdout + run.stderr)
+    seconds = time.monotonic() - started
+    status = {n: s for n, s in statuses(target, spec).items() if n in set(selected)}
+    if run.returncode != 0 and all(s == "not checked" for s in status.values()):
+        print(run.stdout[-3000:], run.stderr[-3000:])
+        raise SystemExit(f"[{group}] mutmut failed (log: {args.workdir / (group + '.log')})")
+    diffs = {n: mutmut(target, "show", n, check=False).stdout for n, s in status.items() if s != "killed"}
+    result = before or {"group": group, "modules": spec["mutate"],
+                        "generated": len(generated_mutants(target, spec)), "status": {}}
+    if before:
+        result["before"] = {k: v for k, v in before.items() if k not in ("before", "diffs")}
+        result["status"] = dict(before["status"])
+    result["status"].update(status)
+    result.update(tests=spec["tests"], seconds=round(seconds), date=str(date.today()),
+                  commit=(before or {}).get("commit") or (
+                      subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                     text=True).stdout.strip() if args.source == "head" else "worktree"),
+                  sampled=len(result["status"]), diffs={**result.get("diffs", {}), **diffs})
+    result["diffs"] = {n: d for n, d in result["diffs"].items() if result["status"].get(n) != "killed"}
+    RESULTS.mkdir(exist_ok=True)
+    previous.write_text(json.dumps(result, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    print(summary_line(result), flush=True)
+    return result
+
+
+def counts(result: dict, equivalent: dict) -> dict:
+    status = result["status"]
+    c = {k: sum(1 for s in status.values() if s == k) for k in ("killed", "survived", "timeout", "no tests")}
+    c["equivalent"] = sum(1 for n, s in status.items() if s != "killed" and n in equivalent)
+    c["survived"] -= sum(1 for n, s in status.items() if s == "survived" and n in equivalent)
+    c["no tests"] -= sum(1 for n, s in status.items() if s == "no tests" and n in equivalent)
+    c["timeout"] -= sum(1 for n, s in status.items() if s == "timeout" and n in equivalent)
+    tested = len(status) - c["equivalent"]
+    # a timeout is counted as killed (the mutant made the tests hang), as mutmut's own score does not
+    c["rate"] = (c["killed"] + c["timeout"]) / tested if tested else float("nan")
+    return c
+
+
+def summary_line(result: dict) -> str:
+    c = counts(result, load_equivalent())
+    return (f"{result['group']}: generated {result['generated']}, tested {len(result['status'])}, "
+            f"killed {c['killed']}, survived {c['survived']}, equivalent {c['equivalent']}, timeout {c['timeout']}, "
+            f"no tests {c['no tests']}, kill rate {c['rate']:.1%} ({result['seconds']} s)")
+
+
+def load_equivalent() -> dict:
+    return json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
+
+
+def canary(args) -> None:
+    """Plant μΦ → 2μΦ as a mutmut mutant of T1's feature gradient; expect killed, and survived without the fixture."""
+    target = snapshot("canary", args.workdir, args.source)
+    generate(target)
+    mutated = target / "mutants" / "theory" / "gradients.py"
+    text = mutated.read_text()
+    assert text.count(CANARY_FROM) == 1, "the sign-flip mutant of the feature gradient was not generated"
+    before, after = text.split(CANARY_FROM)
+    name = before[before.rindex("def " + CANARY_FUNCTION):].split("(")[0][4:]
+    mutated.write_text(before + CANARY_TO + after)
+    full = "theory.gradients." + name
+    outcome = {}
+    for label, env in (("caches cleared", {}), ("caches kept (KF_MUTATION_KEEP_CACHES=1)",
+                                                 {"KF_MUTATION_KEEP_CACHES": "1"})):
+        run = mutmut(target, "run", "--max-children", "1", full, env=env, check=False)
+        outcome[label] = statuses(target, GROUPS["canary"])[full]
+        print(f"canary {full} ({CANARY_TO.split('= ')[1]}), {label}: {outcome[label]}", flush=True)
+        if outcome[label] == "not checked":
+            print(run.stdout[-3000:], run.stderr[-3000:])
+        for stale in (target / "mutants").glob("mutmut-stats*"):  # collect the stats again, in-process
+            stale.unlink()
+    ok = outcome["caches cleared"] == "killed"
+    print("canary:", "OK" if ok else "FAILED (the planted mutant was not killed)")
+    if not ok:
+        raise SystemExit(1)
+
+
+def report() -> None:
+    equivalent = load_equivalent()
+    print("| group | modules | generated | tested | killed | survived | equivalent | timeout | no tests | "
+          "kill rate | before | time |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for group in GROUPS:
+        path = RESULTS / f"{group}.json"
+        if not path.exists() or group == "canary":
+            continue
+        result = json.loads(path.read_text())
+        c = counts(result, equivalent)
+        before = ""
+        if "before" in result:
+            b = counts(result["before"], {})
+            before = f"{b['rate']:.1%}"
+        print(f"| {group} | {', '.join(result['modules'])} | {result['generated']} | {len(result['status'])} | "
+              f"{c['killed']} | {c['survived']} | {c['equivalent']} | {c['timeout']} | {c['no tests']} | "
+              f"{c['rate']:.1%} | {before} | {result['seconds']} s |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("groups", nargs="*", help=f"groups to run: {', '.join(GROUPS)}")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/kfmut"))
+    parser.add_argument("--source", choices=("head", "worktree"), default="head")
+    parser.add_argument("--sample", type=int, help="mutants per group (0: all); default per group")
+    parser.add_argument("--seed", type=int, default=20261128)
+    parser.add_argument("--max-children", type=int, default=1)
+    parser.add_argument("--survivors", action="store_true", help="rerun only the saved survivors (the 'after' run)")
+    parser.add_argument("--canary", action="store_true")
+    parser.add_argument("--report", action="store_true")
+    parser.add_argument("--list", action="store_true")
+    args = parser.parse_args()
+    if args.list:
+        for group, spec in GROUPS.items():
+            print(f"{group}: {spec['mutate']} <- {spec['tests']} (sample {spec['sample'] or 'all'})")
+        return
+    if shutil.which("mutmut") is None and subprocess.run([sys.executable, "-c", "import mutmut"]).returncode:
+        subprocess.run([sys.executable, "-m", "pip", "install", MUTMUT], check=True)
+    if args.canary:
+        canary(args)
+    for group in args.groups:
+        run_group(group, args)
+    if args.report:
+        report()
+
+
+if __name__ == "__main__":
+    main()
