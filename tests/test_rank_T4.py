@@ -122,3 +122,56 @@ def test_T4_anticommutator_exact_at_n_12():
 
     K = psd_rational(random.Random(12), 12, 4)
     assert solve_anticommutator(K) * K == sp.zeros(12, 12)
+
+
+# --- T4 on direct minimisers of L*(K) (verify.direct_minimisers: no derivation, no flow) -------------------------
+
+from hypothesis import assume  # noqa: E402
+
+from verify.claims.rank import judge_direct_ranks  # noqa: E402
+from verify.direct_minimisers import minimise_reduced_objective  # noqa: E402
+
+
+def _direct_rank(Y, lam, mu, seed=0):
+    K = minimise_reduced_objective(Y, lam, mu, seed=seed)
+    eig = np.linalg.eigvalsh(K)
+    return int(np.sum(eig > TOL.rank_rtol * max(eig[-1], lam)))
+
+
+@given(n=st.integers(3, 12), C=st.integers(1, 4), cut=st.integers(0, 4), lam=st.floats(0.05, 1.0),
+       mu=st.floats(0.02, 0.3), seed=st.integers(0, 2**16))
+def test_T4_direct_minimiser_rank_is_the_law_count_and_at_most_C(n, C, cut, lam, mu, seed):
+    """rank K = #{s > λμ} ≤ C for the minimiser of L*(K), with `cut` of the C label modes below threshold."""
+    C = min(C, n)
+    rng = np.random.default_rng(seed)
+    ratios = np.exp(rng.uniform(np.log(2.0), np.log(200.0), C))
+    ratios[:min(cut, C)] = rng.uniform(0.05, 0.9, min(cut, C))
+    Y = instances.labels_with_spectrum(rng, n, np.sqrt(lam * mu * ratios))
+    s = np.linalg.svd(Y, compute_uv=False) ** 2
+    assume(not np.any(np.abs(s / (lam * mu) - 1) < TOL.threshold_margin))
+    count = int(np.sum(s > lam * mu))
+    rank = _direct_rank(Y, lam, mu, seed)
+    assert rank == count <= C
+
+
+def test_T4_negative_control_direct_rank_against_a_count_without_threshold_is_rejected():
+    """The claim's judge: the exact count passes, a count without the threshold (#{s > 0}) fails, a mode
+    within the margin of λμ is skipped and counted."""
+    rng = np.random.default_rng(31)
+    lam, mu = 0.3, 0.1
+    Y = instances.labels_with_spectrum(rng, 9, np.sqrt(lam * mu * np.array([50.0, 0.3])))
+    s = np.linalg.svd(Y, compute_uv=False) ** 2
+    direct = [(2, s, lam, mu, _direct_rank(Y, lam, mu))]
+    assert direct[0][-1] == 1
+    assert judge_direct_ranks(_ctx(), direct).passed
+    assert not judge_direct_ranks(_ctx(), direct, threshold=lambda lam, mu: 0.0).passed
+    near = [(2, lam * mu * np.array([50.0, 1.01]), lam, mu, 1)]
+    verdict = judge_direct_ranks(_ctx(), near)
+    assert verdict.instances == 0 and not verdict.passed  # skipped: nothing left to judge
+    assert verdict.details["skipped: a label mode within 5% of λμ"] == 1
+
+
+def _ctx():
+    from verify.claims import Context
+
+    return Context()

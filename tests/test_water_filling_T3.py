@@ -161,3 +161,36 @@ def test_T3_every_mode_cut_off_gives_the_zero_kernel():
 def test_time_to_reach_refuses_what_the_mode_never_does(kappa, kappa0, s, why):
     with pytest.raises(ValueError, match=why):
         time_to_reach(kappa, kappa0, s, 0.5, 0.1)
+
+
+# --- T3 against direct minimisation of the objective (verify.direct_minimisers: no derivation, no flow) ---------
+
+from verify.direct_minimisers import minimise_full_objective, minimise_reduced_objective  # noqa: E402
+
+
+@given(n=st.integers(3, 12), C=st.integers(1, 4), kind=st.sampled_from(["one-hot", "real", "both sides"]),
+       lam=st.floats(0.05, 1.0), mu=st.floats(0.02, 0.3), seed=st.integers(0, 2**16))
+def test_T3_direct_minimiser_of_the_reduced_objective_obeys_the_law(n, C, kind, lam, mu, seed):
+    C = min(C, n)
+    rng = np.random.default_rng(seed)
+    Y = _labels(rng, n, C, kind, lam, mu)
+    K = minimise_reduced_objective(Y, lam, mu, seed=seed)
+    assert relative_error(np.linalg.eigvalsh(K)[::-1], water_filling_spectrum(Y, lam, mu)) <= TOL.direct_minimiser
+    assert relative_error(K, law_kernel(Y, lam, mu)) <= TOL.direct_minimiser
+
+
+def test_T3_integrated_steady_state_is_the_direct_minimiser_and_so_is_the_full_objective_minimiser():
+    rng = np.random.default_rng(21)
+    n, lam, mu = 10, 0.2, 0.05
+    Y = _labels(rng, n, 3, "both sides", lam, mu)
+    direct = minimise_reduced_objective(Y, lam, mu)
+    assert relative_error(steady_state(instances.generic_kernel(rng, n), Y, lam, mu), direct) <= TOL.law
+    assert relative_error(minimise_full_objective(Y, lam, mu), direct) <= TOL.direct_minimiser
+
+
+def test_T3_negative_control_direct_minimiser_at_doubled_mu_is_rejected_by_the_law():
+    rng = np.random.default_rng(22)
+    Y = _labels(rng, 8, 2, "one-hot", 0.2, 0.05)
+    K = minimise_reduced_objective(Y, 0.2, 0.1)
+    assert relative_error(K, law_kernel(Y, 0.2, 0.05)) > TOL.direct_minimiser
+    assert relative_error(np.linalg.eigvalsh(K)[::-1], water_filling_spectrum(Y, 0.2, 0.05)) > 1e3 * TOL.direct_minimiser
