@@ -148,3 +148,61 @@ def test_T8_claim_degrades_cleanly_without_scikit_learn(monkeypatch):
     verdict = claim.check(Context())
     assert verdict.passed
     assert any("skipped" in str(row["model"]) for row in verdict.details["supervised vs self-supervised on one mixture"])
+
+
+# --- T8 against direct minimisation of E(K) (verify.direct_minimisers: no derivation, no flow) -------------------
+
+from hypothesis import assume  # noqa: E402
+
+from verify.claims.ssl import _judge_counts, cutting_eps, filled_count, kernel_rank, near_threshold  # noqa: E402
+from verify.direct_minimisers import minimise_ssl_energy  # noqa: E402
+
+
+@given(family=st.sampled_from(["sbm", "rgg"]), n=st.integers(6, 12), mu=st.floats(0.05, 1.0),
+       beta=st.floats(0.2, 3.0), log_eps=st.floats(-5.0, 1.0), seed=st.integers(0, 2**16))
+def test_T8_direct_minimiser_obeys_the_filter_and_its_rank_is_the_law_count(family, n, mu, beta, log_eps, seed):
+    """ε from e⁻⁵ to e: from every mode filled to most cut; rank = #{j : β/(ℓ_j + μ) > ε} exactly."""
+    rng = np.random.default_rng(seed)
+    L = _graph(rng, family, n)
+    eps = float(np.exp(log_eps))
+    ells, V = np.linalg.eigh(L)
+    assume(not near_threshold(ells, mu, beta, eps))
+    K = minimise_ssl_energy(L, mu, beta, eps, seed=seed)
+    law = ssl_filter_spectrum(L, mu, beta, eps)
+    assert relative_error(K, (V * law) @ V.T) <= TOL.direct_minimiser
+    assert kernel_rank(K, eps) == filled_count(ells, mu, beta, eps) == int(np.sum(law > 0))
+
+
+def test_T8_integrated_steady_state_is_the_direct_minimiser():
+    rng = np.random.default_rng(41)
+    L = _graph(rng, "sbm", 10)
+    mu, beta = 0.2, 1.0
+    eps = cutting_eps(np.linalg.eigvalsh(L), mu, beta)
+    assert not near_threshold(np.linalg.eigvalsh(L), mu, beta, eps)
+    K = ssl_steady_state(L, mu, beta, eps)
+    D = minimise_ssl_energy(L, mu, beta, eps)
+    assert relative_error(K, D) <= TOL.law
+    assert 2 <= kernel_rank(D, eps) < 10  # the cutting ε keeps some modes and cuts others
+
+
+def test_T8_negative_controls_of_the_direct_and_count_judges():
+    """The energy minimised at 2μ is rejected against the filter at μ; the filter without its threshold (count n)
+    is rejected by the exact-count judge; β = 0 (no log det) collapses to rank 0, rejected against the count
+    with the log-det term; a near-threshold instance is skipped and said so."""
+    rng = np.random.default_rng(42)
+    L = _graph(rng, "rgg", 10)
+    mu, beta = 0.2, 1.0
+    ells, V = np.linalg.eigh(L)
+    eps = cutting_eps(ells, mu, beta)
+    law = ssl_filter_spectrum(L, mu, beta, eps)
+    assert relative_error(minimise_ssl_energy(L, 2 * mu, beta, eps), (V * law) @ V.T) > 1e3 * TOL.direct_minimiser
+    from verify.claims import Context
+
+    rank = kernel_rank(minimise_ssl_energy(L, mu, beta, eps), eps)
+    assert _judge_counts(Context(), [(rank, filled_count(ells, mu, beta, eps))], 0).passed
+    assert not _judge_counts(Context(), [(rank, ells.size)], 0).passed
+    collapsed = kernel_rank(ssl_steady_state(L, mu, 0.0, eps), eps)
+    assert collapsed == 0 and not _judge_counts(Context(), [(collapsed, filled_count(ells, mu, beta, eps))], 0).passed
+    at_threshold = beta / (ells[3] + mu)  # mode 4 exactly on the threshold
+    assert near_threshold(ells, mu, beta, at_threshold)
+    assert _judge_counts(Context(), [], 1).details["skipped: a mode within 5% of the threshold"] == 1
