@@ -189,6 +189,16 @@ def generate(target: Path) -> None:
     subprocess.run([sys.executable, "-c", code], cwd=target, check=True, capture_output=True)
 
 
+def show_diffs(target: Path, names: list[str]) -> dict[str, str]:
+    """``mutmut show`` for many mutants in one process."""
+    code = ("import json, sys; names = json.loads(sys.stdin.read()); sys.argv = ['mutmut']\n"
+            "from mutmut.mutation.diff_apply import get_diff_for_mutant\n"
+            "print(json.dumps({n: get_diff_for_mutant(n) for n in names}))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=target, input=json.dumps(names), text=True,
+                         capture_output=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def statuses(target: Path, spec: dict) -> dict[str, str]:
     out = {}
     for module in spec["mutate"]:
@@ -227,7 +237,7 @@ def run_group(group: str, args) -> dict:
     if run.returncode != 0 and all(s == "not checked" for s in status.values()):
         print(run.stdout[-3000:], run.stderr[-3000:])
         raise SystemExit(f"[{group}] mutmut failed (log: {args.workdir / (group + '.log')})")
-    diffs = {n: mutmut(target, "show", n, check=False).stdout for n, s in status.items() if s != "killed"}
+    diffs = show_diffs(target, [n for n, s in status.items() if s != "killed"])
     result = before or {"group": group, "modules": spec["mutate"],
                         "generated": len(generated_mutants(target, spec)), "status": {}}
     if before:
