@@ -28,7 +28,7 @@ class Tolerances:
     #: (a decayed K∞ lands near 1e-25·‖K0‖; a filled mode κ∞ = λ(√(s/λμ) − 1) is far above the floor unless
     #: s lies within ~1e-8 of the threshold λμ)
     steady_state_floor: float = 1e-8
-    #: range K ⊆ ker(D − μI) at a converged steady state: ‖(D − μI)K‖ / (μ‖K‖)
+    #: range K ⊆ ker(D − μI) at a converged steady state: ‖(D − μI)K‖ / (μ·max(‖K‖, steady_state_floor·scale))
     range_inclusion: float = 1e-8
     #: eigenvalues of the full (complex-step) Jacobian against closed-form rates, relative to the spectral radius
     linearisation: float = 1e-9
