@@ -30,12 +30,18 @@ array([2.662278, 2.662278, 0.      , 0.      ])
 from __future__ import annotations
 
 import numbers
+from contextlib import nullcontext
 
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve, solve_triangular
 from scipy.optimize import minimize
 
 from verify import validation as v
+
+try:  # the matrices here are small: BLAS threads only add synchronisation (10-30× slower on a busy 2-core machine)
+    from threadpoolctl import threadpool_limits
+except ImportError:  # optional (it comes with scikit-learn); without it BLAS keeps its default threading
+    threadpool_limits = None
 
 #: L-BFGS-B settings: far tighter than the accuracy asked of the result, so that the run stops on
 #: rounding (line-search failure) rather than on a loose criterion; ``_certify`` then decides
@@ -279,9 +285,10 @@ def _run(fun, change, x0, parts, floor, what):
     natural size of the factor) keeps the measure meaningful when the minimiser is K = 0.
     """
     shape = np.shape(x0)
-    first = minimize(fun, np.asarray(x0, dtype=float).ravel(), jac=True, method="L-BFGS-B", options=_OPTIONS)
-    ref = first.x.copy()
-    res = minimize(lambda x: (change(x, ref), fun(x)[1]), ref, jac=True, method="L-BFGS-B", options=_OPTIONS)
+    with threadpool_limits(1, user_api="blas") if threadpool_limits is not None else nullcontext():
+        first = minimize(fun, np.asarray(x0, dtype=float).ravel(), jac=True, method="L-BFGS-B", options=_OPTIONS)
+        ref = first.x.copy()
+        res = minimize(lambda x: (change(x, ref), fun(x)[1]), ref, jac=True, method="L-BFGS-B", options=_OPTIONS)
     x = res.x.reshape(shape)
     gradient = np.linalg.norm(fun(res.x)[1])
     a, b = parts(x)

@@ -141,30 +141,26 @@ def network_feature_noise(model, loss, Y, batch) -> np.ndarray:
     replacement): the SGD direction (n/b)·Σ_k ∂ℓ_{i_k}/∂Φ + μΦ is the mean of the b single-draw directions
     ``minibatch_gradient([i_k])``. The decay μΦ is in both terms and cancels.
     """
-    return _network_noise(model, loss, Y, np.unique(batch).size != np.size(batch))(np.asarray(batch))
+    batch = np.asarray(batch)
+    return _network_noises(model, loss, Y, batch[None, :], np.unique(batch).size != batch.size)[0]
 
 
-def _network_noise(model, loss, Y, replacement: bool):
-    """batch ↦ ξ as in :func:`network_feature_noise`, remembering what does not depend on the draw: the full
-    gradient, each distinct minibatch's gradient (without replacement), the n single-draw directions (with)."""
+def _network_noises(model, loss, Y, batches, replacement: bool) -> np.ndarray:
+    """ξ for each row of ``batches`` (s × b), as in :func:`network_feature_noise`: s × m × n. A minibatch's
+    gradient does not depend on the draw, so the network is asked once per distinct minibatch (without
+    replacement) or once per sample (with replacement: the n single-draw directions, averaged per row)."""
     from verify.networks import minibatch_gradient
 
     model = _ufm(model)
     full = model.gradient(loss, None, Y)["Phi"]
-    cache = {}
-
-    def gradient(batch):
-        key = tuple(batch)
-        if key not in cache:
-            cache[key] = minibatch_gradient(model, loss, None, Y, np.asarray(batch))["Phi"]
-        return cache[key]
-
-    def noise(batch):
-        if not replacement:
-            return gradient(batch) - full
-        return np.mean([gradient(batch[k:k + 1]) for k in range(batch.size)], axis=0) - full
-
-    return noise
+    batches = np.asarray(batches)
+    if replacement:
+        single = np.stack([minibatch_gradient(model, loss, None, Y, np.array([i]))["Phi"]
+                           for i in range(model.Phi.shape[1])])
+        return single[batches].mean(axis=1) - full
+    distinct, inverse = np.unique(batches, axis=0, return_inverse=True)
+    noise = np.stack([minibatch_gradient(model, loss, None, Y, b)["Phi"] - full for b in distinct])
+    return noise[inverse.ravel()]
 
 
 def network_monte_carlo_feature_noise_covariance(model, loss, Y, batch_size: int, samples: int, rng, *,
@@ -172,26 +168,20 @@ def network_monte_carlo_feature_noise_covariance(model, loss, Y, batch_size: int
     """(mean of ξξᵀ over ``samples`` SGD minibatches, standard error of each entry), m × m.
 
     Minibatches are drawn by ``verify.networks.draw_batch`` (the sampling of ``verify.networks.train``), and
-    ξ = :func:`network_feature_noise` comes from the network's gradients (each distinct minibatch's gradient
-    computed once: it does not depend on the draw).
+    ξ = :func:`network_feature_noise` comes from the network's gradients.
     """
     from verify.networks import draw_batch
 
     model = _ufm(model)
-    n = model.Phi.shape[1]
     samples = int(samples)
     if samples < 2:
         raise ValueError(f"samples must be an int >= 2 (a standard error needs two), got {samples!r}")
-    noise = _network_noise(model, loss, Y, replacement)
-    total = np.zeros((model.Phi.shape[0],) * 2)
-    square = np.zeros_like(total)
-    for _ in range(samples):
-        xi = noise(draw_batch(rng, n, batch_size, replacement=replacement))
-        outer = xi @ xi.T
-        total += outer
-        square += outer**2
-    mean = total / samples
-    return mean, np.sqrt(np.maximum(square / samples - mean**2, 0.0) / samples)
+    n = model.Phi.shape[1]
+    batches = np.stack([draw_batch(rng, n, batch_size, replacement=replacement) for _ in range(samples)])
+    xi = _network_noises(model, loss, Y, batches, replacement)
+    outer = np.einsum("sik,sjk->sij", xi, xi)
+    mean = outer.mean(axis=0)
+    return mean, np.sqrt(np.maximum((outer**2).mean(axis=0) - mean**2, 0.0) / samples)
 
 
 def network_enumerated_feature_noise_covariance(model, loss, Y, batch_size: int, *,
@@ -210,13 +200,10 @@ def network_enumerated_feature_noise_covariance(model, loss, Y, batch_size: int,
     if count > 200_000:
         raise ValueError(f"{count} minibatches to enumerate (n = {n}, b = {batch_size}); use "
                          "network_monte_carlo_feature_noise_covariance instead")
-    noise = _network_noise(model, loss, Y, replacement)
-    batches = product(range(n), repeat=batch_size) if replacement else combinations(range(n), batch_size)
-    total = np.zeros((model.Phi.shape[0],) * 2)
-    for batch in batches:
-        xi = noise(np.array(batch))
-        total += xi @ xi.T
-    return total / count
+    batches = np.array(list(product(range(n), repeat=batch_size) if replacement
+                            else combinations(range(n), batch_size)))
+    xi = _network_noises(model, loss, Y, batches, replacement)
+    return np.einsum("sik,sjk->ij", xi, xi) / count
 
 
 def network_kernel_increment(model, loss, Y, batch, lr: float) -> np.ndarray:
