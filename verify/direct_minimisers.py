@@ -17,9 +17,9 @@ Self-supervised (graph Laplacian L, n × n):
     E(K) = tr(LK) + μ·tr K − β·log det(K + εI)
 
 Both are convex in K ⪰ 0. They are minimised over a factor B (r × n, K = BᵀB, r = n by default, so
-the rank is not imposed); with r = n every local minimum in B is a global minimum in K, and the
-result is certified by the first-order conditions of the convex problem in K (see ``_certify``):
-the K-gradient 𝒢 is ⪰ 0 and annihilates K.
+the rank is not imposed), and the result is certified by the first-order conditions of the convex
+problem in K (see ``_certify``): the K-gradient 𝒢 annihilates K and is ⪰ 0, which no saddle of the
+factorisation (a fillable mode left empty) satisfies.
 
 >>> import numpy as np
 >>> Y = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]])
@@ -43,10 +43,12 @@ try:  # the matrices here are small: BLAS threads only add synchronisation (10-3
 except ImportError:  # optional (it comes with scikit-learn); without it BLAS keeps its default threading
     threadpool_limits = None
 
-#: L-BFGS-B settings: far tighter than the accuracy asked of the result, so that the run stops on
-#: rounding (line-search failure) rather than on a loose criterion; ``_certify`` then decides
+#: L-BFGS-B settings: far tighter than the accuracy asked of the result (ftol = 0: never stop on a small
+#: decrease), so that a pass stops on rounding rather than on a loose criterion; ``_run``'s relative
+#: gradient and ``_certify`` then decide
 _OPTIONS = {"gtol": 1e-14, "ftol": 0.0, "maxiter": 100_000, "maxfun": 200_000, "maxcor": 30}
-#: the result is accepted when the relative B-gradient (see ``_certify``) is at most this
+#: the result is accepted when the relative gradient (see ``_run``) is at most this; measured ≤ 6e-12 after
+#: the second pass on ~150 instances (n ≤ 80), ~1e-7 after the first alone
 GRADIENT_RTOL = 1e-9
 
 
@@ -132,7 +134,8 @@ def minimise_full_objective(Y, lam, mu, *, width: int | None = None, seed: int =
 
     Gradients: R = WΦ − Y, ∂L/∂W = RΦᵀ + λW, ∂L/∂Φ = WᵀR + μΦ. Width m = ``width`` (default n). This is
     the objective before W is eliminated; it is not convex, so the result is certified as a stationary
-    point in (W, Φ) and, through the eliminated objective, by 𝒢(K) ⪰ 0 with 𝒢K = 0 (a global minimum).
+    point in (W, Φ) (where W = Y(K + λI)⁻¹Φᵀ and ∂L/∂Φ = 2Φ𝒢, so 𝒢K = 0) and, for m ≥ n, by 𝒢(K) ⪰ 0:
+    then K is the global minimiser of L*.
     """
     Y = v.labels("Y", Y)
     lam, mu = v.positive("lam", lam), v.positive("mu", mu)
