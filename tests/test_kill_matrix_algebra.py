@@ -92,3 +92,15 @@ def test_from_scalar_forms():
     assert from_scalar(kappa ** 2, kappa, K, I_n) == sp.MatPow(K, 2)
     assert from_scalar(sp.Integer(3), kappa, K, I_n) == 3 * I_n
     assert from_scalar(1 / (kappa + lam), kappa, K, I_n) == sp.Inverse(K + lam * I_n)
+
+
+def test_from_scalar_builds_the_plain_products():
+    """Structure, not only value: X (not X¹) times the inverse, a constant numerator as a scalar factor."""
+    assert from_scalar(kappa / (kappa + lam), kappa, K, I_n) == K * sp.Inverse(K + lam * I_n)
+    assert from_scalar(5 / (kappa ** 2 + lam), kappa, K, I_n) == 5 * sp.Inverse(sp.MatPow(K, 2) + lam * I_n)
+    assert from_scalar((2 * kappa + 1) / 3, kappa, K, I_n) == sp.Rational(2, 3) * K + sp.Rational(1, 3) * I_n
+
+
+def test_to_scalar_returns_non_matrix_values_unchanged():
+    assert to_scalar(2, {}) == 2
+    assert to_scalar(lam * mu, {K: kappa}) == lam * mu
