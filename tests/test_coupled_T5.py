@@ -117,21 +117,19 @@ def test_T5_negative_control_perturbed_or_unfinished_states_are_not_stationary()
     assert finite_difference_stationarity(loss, Phi_t, W_t, Y, 0.2, 0.3) > 100 * TOL.finite_differences
 
 
-@pytest.mark.parametrize("part", ["Phi_stationary", "W_stationary", "K_stationary"])
-def test_T5_certificates_reject_a_mutated_derivation(part):
-    """Certificates evaluate the derived expressions: a wrong one (a factor 2 slipped in) fails."""
-    import copy
-    import random
-
+@pytest.mark.parametrize("step, wrong", [
+    ("feature stationarity", lambda t5, nt: 2 * t5.Phi_stationary),
+    ("readout stationarity", lambda t5, nt: 2 * t5.W_stationary),
+    ("kernel rank", lambda t5, nt: t5.K_stationary + nt.I_n),
+    ("readout in a hyperplane", lambda t5, nt: t5.step("readout in a hyperplane").rhs + sp.OneMatrix(1, nt.m)),
+])
+def test_T5_certificates_reject_a_mutated_derivation(step, wrong):
+    """Certificates evaluate the step's own sides: a wrong rhs (a factor 2 slipped in, a full-rank term) fails."""
     from theory import notation as nt
 
-    good = derive_coupled(theory.losses.softmax_cross_entropy(3))
-    bad = copy.copy(good)
-    certify = {"Phi_stationary": "_certify_feature_stationarity", "W_stationary": "_certify_hyperplane",
-               "K_stationary": "_certify_kernel_rank"}[part]
-    setattr(bad, part, getattr(good, part) * 2 if part != "K_stationary" else good.K_stationary + nt.K * 0 + nt.I_n)
-    assert getattr(good, certify)(random.Random(1)).passed
-    assert not getattr(bad, certify)(random.Random(1)).passed
+    t5 = derive_coupled(theory.losses.softmax_cross_entropy(3))
+    assert t5.step(step).certificate.passed
+    assert not t5.step(step).recheck(rhs=wrong(t5, nt)).passed
 
 
 def test_T5_coupled_flow_validates_its_arguments():
