@@ -100,6 +100,14 @@ import sys
 import pytest
 
 
+def pytest_sessionstart(session):
+    """Import the test modules afresh in every pytest run of this process: pytest escapes explicit
+    parametrize ids in place, so a second in-process collection (mutmut runs pytest several times in one
+    process) would escape them twice and not find the node ids it was given (test_losses' '\\n' ids)."""
+    for name in [n for n in sys.modules if n.startswith(("test_", "tests."))]:
+        del sys.modules[name]
+
+
 @pytest.fixture(autouse=True)
 def _kf_mutation_clear_caches():
     if os.environ.get("KF_MUTATION_KEEP_CACHES") != "1":
