@@ -6,7 +6,6 @@ nothing counted as rejected) makes a test fail. Where a tolerance is involved th
 the bad input's error lies far above the tolerance and far below the loosened value it guards against.
 """
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -67,11 +66,26 @@ def test_judge_all_claims_no_instance_fails_with_zero_instances():
 
 
 def _derivation(*passed):
-    """A stand-in with the structure combine() reads: steps[i].claim, .name, .certificate.passed/.summary()."""
-    steps = tuple(SimpleNamespace(claim="T2", name=f"step {i}",
-                                  certificate=SimpleNamespace(passed=p, summary=lambda p=p: "ok" if p else "failed"))
-                  for i, p in enumerate(passed))
-    return SimpleNamespace(steps=steps)
+    """A derivation of real steps, each certified by its own check: K + K = 2K (true) or K = 2K (false)."""
+    from theory import notation as nt
+    from theory.certify import Derivation, Identity, Step
+
+    derivation = Derivation()
+    derivation.claim = "T2"
+    derivation.steps = tuple(Step("T2", f"step {i}", "a doubling", nt.K + nt.K if p else nt.K, 2 * nt.K,
+                                  Identity("doubling")) for i, p in enumerate(passed))
+    return derivation
+
+
+def test_combine_T9_definitions_alone_certify_nothing():
+    from theory import notation as nt
+    from theory.certify import Definition, Derivation, Step
+
+    derivation = Derivation()
+    derivation.claim = "T9"
+    derivation.steps = (Step("T9", "define", "M := UᵀU", nt.K, nt.K, Definition("a symbol introduced")),)
+    v = combine("T9", 0, {"part": _good("T9")}, derivation=derivation)
+    assert not v.passed and "no step is a certificate" in v.reason
 
 
 def _good(claim="T2"):

@@ -7,8 +7,12 @@ from verify.verdict import CheckError, Verdict
 
 
 def certificate_failures(derivation) -> list[str]:
-    """Names of the derivation steps whose certificate failed (empty when all are certified)."""
-    return [f"{s.claim}·{s.name}" for s in derivation.steps if not s.certificate.passed]
+    """Names of the derivation steps that do not hold — a failed certificate, or one not issued for the step's
+    own sides — (empty when all are certified); a derivation of definitions alone certifies nothing."""
+    failed = [f"{s.claim}·{s.name}" for s in derivation.steps if not s.holds]
+    if not failed and not derivation.certified:
+        failed.append(f"{derivation.claim or 'derivation'}: no step is a certificate")
+    return failed
 
 
 def combine(claim: str, seed: int, parts: dict[str, Verdict], *, derivation=None, controls: dict | None = None,
