@@ -93,11 +93,14 @@ GROUPS = {
 }
 
 CONFTEST = '''"""Mutation run only (written by benchmarks/mutation.py): clear every lru_cache of theory and verify
-before each test, so that a mutant forked from a warm process re-executes the mutated code."""
+before each test, so that a mutant forked from a warm process re-executes the mutated code. (theory
+never calls verify: when only verify modules are mutated, theory's caches are kept.)"""
 import os
 import sys
 
 import pytest
+
+CLEARED = {cleared!r}
 
 
 def pytest_sessionstart(session):
@@ -112,7 +115,7 @@ def pytest_sessionstart(session):
 def _kf_mutation_clear_caches():
     if os.environ.get("KF_MUTATION_KEEP_CACHES") != "1":
         for name, module in list(sys.modules.items()):
-            if name.split(".")[0] in ("theory", "verify"):
+            if name.split(".")[0] in CLEARED:
                 for value in list(vars(module).values()):
                     clear = getattr(value, "cache_clear", None)
                     if callable(clear):
@@ -159,7 +162,9 @@ def snapshot(group: str, workdir: Path, source: str, commit: str | None = None, 
 def write_config(target: Path, spec: dict, kill_tests: bool) -> None:
     """The mutation conftest and [tool.mutmut]; ``kill_tests``: whether the selection includes tests/test_kill_*
     (the tests written to kill the survivors of a first run: left out of the "before" run, in the "after" run)."""
-    (target / "conftest.py").write_text(CONFTEST)
+    mutates_theory = any(m.startswith("theory/") for m in spec["mutate"])
+    cleared = ("theory", "verify") if mutates_theory else ("verify",)
+    (target / "conftest.py").write_text(CONFTEST.replace("{cleared!r}", repr(cleared)))
     tests = [t for t in spec["tests"] if (target / t.split("::")[0]).exists()
              and (kill_tests or not t.startswith("tests/test_kill_"))]
     pyproject = (target / "pyproject.toml").read_text().split("\n[tool.mutmut]")[0]
