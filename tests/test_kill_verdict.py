@@ -70,22 +70,25 @@ def test_combine_reasons_of_failed_parts_and_controls():
     assert v.reason == "a: too big; b: failed; negative control 'ctl' was not rejected"
 
 
-class _Step:
-    def __init__(self, name, passed):
-        self.claim, self.name = "T1", name
-        self.certificate = type("Cert", (), {"passed": passed, "summary": lambda self: f"cert {name}"})()
+def _derivation():
+    """Real steps certified by their own checks: one true identity (K + K = 2K) and two false ones (K = 2K)."""
+    from theory import notation as nt
+    from theory.certify import Derivation, Identity, Step
 
-
-class _Derivation:
-    steps = (_Step("one", True), _Step("two", False), _Step("three", False))
+    derivation = Derivation()
+    derivation.claim = "T1"
+    derivation.steps = tuple(Step("T1", name, "a doubling", lhs, 2 * nt.K, Identity("doubling"))
+                             for name, lhs in (("one", nt.K + nt.K), ("two", nt.K), ("three", nt.K)))
+    return derivation
 
 
 def test_combine_with_a_derivation_names_failed_steps_and_lists_all():
-    v = combine("T1", 0, {"a": _part(0.0, 1.0)}, derivation=_Derivation())
+    derivation = _derivation()
+    v = combine("T1", 0, {"a": _part(0.0, 1.0)}, derivation=derivation)
     assert v.reason == "uncertified derivation steps: T1·two, T1·three"
-    assert v.details["derivation"] == [{"step": "one", "claim": "T1", "certificate": "cert one"},
-                                       {"step": "two", "claim": "T1", "certificate": "cert two"},
-                                       {"step": "three", "claim": "T1", "certificate": "cert three"}]
+    assert v.details["derivation"] == [{"step": s.name, "claim": "T1", "certificate": s.certificate.summary()}
+                                       for s in derivation.steps]
+    assert [d["certificate"].split()[0] for d in v.details["derivation"]] == ["certified", "FAILED", "FAILED"]
 
 
 def test_combine_empty_control_error_names_every_empty_control():
