@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from verify.water_filling import mode_rhs, time_to_reach
+from verify.water_filling import mode_rhs, mode_value, time_to_reach
 
 
 @pytest.mark.parametrize("kappa, kappa0, s, lam, mu", [
@@ -51,3 +51,15 @@ def test_T3_time_to_reach_refuses_starting_on_the_fixed_point():
 def test_T3_time_to_reach_errors_name_the_argument(args, name):
     with pytest.raises(ValueError, match=name):
         time_to_reach(*args)
+
+
+@pytest.mark.parametrize("s", [[1.0, -1.0], [1.0, np.nan], [np.inf]])
+def test_T3_mode_value_refuses_negative_or_nonfinite_eigenvalues(s):
+    with pytest.raises(ValueError, match=r"^s must be finite and >= 0 \(eigenvalues of YᵀY\)$"):
+        mode_value(s, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("lam, mu, name", [(0.0, 1.0, "lam"), (1.0, -1.0, "mu")])
+def test_T3_mode_value_errors_name_the_argument(lam, mu, name):
+    with pytest.raises(ValueError, match=f"^{name} must be a finite number > 0"):
+        mode_value([1.0], lam, mu)
