@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import theory
+from theory.certify import Derivation
 from theory.coupled import derive_coupled, rank_bound
 from verify import instances
 from verify.claims import Claim, Context, register
@@ -78,7 +79,8 @@ def check(ctx: Context):
                 "a perturbed stationary point (Φ + 1e-4‖Φ‖Δ) is not stationary": _perturbed_state(ctx),
                 "the C − 1 bound for the squared loss (columns of G do not sum to 0)": _wrong_bound(ctx)}
     derivations = [derive_coupled(make(1 if name == "logistic" else 2)) for name, make, _ in LOSSES]
-    merged = type("Steps", (), {"steps": tuple(s for d in derivations for s in d.steps if s.claim == "T5")})()
+    merged = Derivation()  # a real Derivation: combine() reads .certified and .claim as well as .steps
+    merged.claim, merged.steps = "T5", tuple(s for d in derivations for s in d.steps if s.claim == "T5")
     networks = {
         "fixed-feature network, GD vs integrated coupled flow (error should halve with the step)":
             tracking_errors(ctx.seed),
