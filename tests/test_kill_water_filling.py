@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from verify.water_filling import mode_rhs, mode_value, time_to_reach
+from verify.water_filling import label_spectrum, mode_rhs, mode_value, time_to_reach, water_filling_spectrum
 
 
 @pytest.mark.parametrize("kappa, kappa0, s, lam, mu", [
@@ -63,3 +63,10 @@ def test_T3_mode_value_refuses_negative_or_nonfinite_eigenvalues(s):
 def test_T3_mode_value_errors_name_the_argument(lam, mu, name):
     with pytest.raises(ValueError, match=f"^{name} must be a finite number > 0"):
         mode_value([1.0], lam, mu)
+
+
+def test_T3_label_spectrum_and_water_filling_spectrum_errors_name_Y():
+    with pytest.raises(ValueError, match="^Y contains NaN or inf"):
+        label_spectrum(np.array([[1.0, np.nan]]))
+    with pytest.raises(ValueError, match=r"^Y must be C × n with C <= n"):
+        water_filling_spectrum(np.ones((3, 2)), 1.0, 1.0)
