@@ -131,7 +131,9 @@ CANARY_FUNCTION = "xǁGradientDerivationǁ__init____mutmut_"
 CANARY_FROM = "self.feature_gradient = nt.W.T * nt.G - nt.mu * nt.Phi"
 CANARY_TO = "self.feature_gradient = nt.W.T * nt.G + 2 * nt.mu * nt.Phi"
 
-STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 36: "timeout",
+#: mutmut's exit codes; 2 is pytest's "interrupted", which here means that the mutant broke test collection
+#: (e.g. a loss constructor that raises while a test module builds its parameters): detected, so killed
+STATUS = {1: "killed", 2: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 36: "timeout",
           -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", 37: "type check", None: "not checked"}
 
 
