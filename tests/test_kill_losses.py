@@ -6,7 +6,9 @@ the refusal of binary and octal literals.
 """
 import pytest
 
-from theory.losses import parse
+import sympy as sp
+
+from theory.losses import huber, parse, squared
 
 
 @pytest.mark.parametrize("text, reason", [
@@ -23,3 +25,23 @@ def test_not_convex_verdict_names_its_witness(text, reason):
 def test_binary_and_octal_literals_are_refused(text):
     with pytest.raises(ValueError, match="is not a plain real literal"):
         parse(text, 1)
+
+
+def test_convex_verdict_counts_the_principal_minors():
+    assert squared(2).convexity().reason == "all 3 principal minors of ∇²_f ℓ are provably >= 0"
+    assert squared(3).convexity().reason == "all 7 principal minors of ∇²_f ℓ are provably >= 0"
+
+
+def test_high_powers_are_not_simplified_and_say_so():
+    convexity = parse("(f1 + y1)**100", 1).convexity()
+    assert convexity.verdict == "undecided"
+    assert "with powers above 64: not simplified" in convexity.reason
+
+
+@pytest.mark.parametrize("r, value", [(sp.Rational(1, 2), sp.Rational(1, 8)), (2, sp.Rational(3, 2)), (-2, sp.Rational(3, 2)),
+                                      (-1, sp.Rational(1, 2)), (3, sp.Rational(5, 2))])
+def test_huber_branches(r, value):
+    loss = huber(1)
+    assert loss.name == "huber"
+    assert loss.value([r], [0]) == value
+    assert huber(1, delta=2).value([-3], [0]) == 4  # δ|r| − δ²/2 = 6 − 2
