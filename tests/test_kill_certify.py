@@ -1,0 +1,100 @@
+"""Mutation-killing tests for theory/certify.py (benchmarks/mutation.py, group certify).
+
+The checks behind T3/T8's fixed points (RootSet), T3/T6's stability signs (Signs) and T4's
+predicates (Predicate), run directly on small sides that they must accept and on wrong ones they
+must reject, with the certificate's fields; and the rendering of statement sides.
+"""
+import sympy as sp
+
+from theory.certify import Definition, Predicate, RootSet, Signs, Step, _latex_side, _name
+from theory.notation import kappa, lam, mu, s
+
+# f(κ) = κ(κ − 1)(κ − 3): roots 0, 1, 3 on κ ≥ 0 (and none negative)
+F = kappa * (kappa - 1) * (kappa - 3)
+ROOTS = RootSet("roots of κ(κ−1)(κ−3) on κ ≥ 0", F, kappa, [{}])
+
+
+def test_rootset_accepts_the_complete_root_set():
+    cert = ROOTS.run(sp.Symbol("kappa_fixed"), sp.FiniteSet(0, 1, 3))
+    assert cert.passed and cert.method == "exact real-root isolation" and cert.trials == ("",)
+
+
+def test_rootset_rejects_a_missing_a_wrong_or_an_extra_root():
+    for wrong, detail in [(sp.FiniteSet(1, 3), "the step claims [1, 3]"),
+                          (sp.FiniteSet(0, 1, 4), "residue"),
+                          (sp.FiniteSet(0, 1, 2, 3), "the step claims [0, 1, 2, 3]")]:
+        cert = ROOTS.run(sp.Symbol("kappa_fixed"), wrong)
+        assert not cert.passed and detail in cert.detail, (wrong, cert.detail)
+    assert "roots [0, 1, 3] on kappa ≥ 0" in ROOTS.run(sp.Symbol("k"), sp.FiniteSet(1, 3)).detail
+
+
+def test_rootset_substitutes_its_parameters_and_labels_the_trials():
+    check = RootSet("κ(κ − λ)", kappa * (kappa - lam), kappa, [{lam: 2}, {lam: sp.Rational(1, 2)}])
+    cert = check.run(sp.Symbol("k"), sp.FiniteSet(0, lam))
+    assert cert.passed and cert.trials == ("lambda=2", "lambda=1/2")
+    assert not check.run(sp.Symbol("k"), sp.FiniteSet(0, 2 * lam)).passed
+
+
+def test_rootset_orders_claimed_roots_by_value():
+    check = RootSet("κ(κ − 2)(κ − 10)", kappa * (kappa - 2) * (kappa - 10), kappa, [{}])
+    assert check.run(sp.Symbol("k"), sp.FiniteSet(10, 0, 2)).passed
+    assert check.run(sp.Symbol("k"), sp.FiniteSet(sp.sqrt(100), 0, sp.sqrt(4))).passed
+
+
+def test_rootset_sorts_claimed_roots_after_substitution():
+    """FiniteSet(0, λ, μ) is stored as 0, λ, μ; at λ = 3, μ = 1 the values must be sorted again."""
+    check = RootSet("κ(κ − λ)(κ − μ)", kappa * (kappa - lam) * (kappa - mu), kappa, [{lam: 3, mu: 1}])
+    assert check.run(sp.Symbol("k"), sp.FiniteSet(0, lam, mu)).passed
+
+
+def test_rootset_of_a_function_without_roots():
+    assert RootSet("no root", sp.Integer(1), kappa, [{}]).run(sp.Symbol("k"), sp.FiniteSet()).passed
+
+
+def _signs(conditions):
+    return Signs("stability", conditions, "λ, μ, s > 0")
+
+
+def test_signs_accepts_provable_signs_and_names_the_failures():
+    ok = _signs(lambda lhs, rhs: [("rhs", rhs, "positive"), ("−rhs", -rhs, "negative")])
+    cert = ok.run(sp.Integer(0), lam * mu + s)
+    assert cert.passed and cert.detail == "" and cert.trials == ("rhs", "−rhs")
+    assert cert.method == "symbolic sign analysis (λ, μ, s > 0)"
+    bad = ok.run(sp.Integer(0), lam - mu)
+    assert not bad.passed
+    assert bad.detail == "rhs is not provably positive: lambda - mu; −rhs is not provably negative: -lambda + mu"
+
+
+def test_signs_are_taken_of_the_sides_given():
+    check = _signs(lambda lhs, rhs: [("lhs − rhs", lhs - rhs, "positive")])
+    assert check.run(lam + 1, lam).passed
+    assert not check.run(lam, lam + 1).passed
+
+
+def test_predicate_decides_on_both_sides():
+    check = Predicate("lhs divides rhs", lambda lhs, rhs: (rhs % lhs == 0, [f"{lhs} | {rhs}"], "no"), "arithmetic")
+    assert check.run(sp.Integer(3), sp.Integer(12)).passed
+    cert = check.run(sp.Integer(5), sp.Integer(12))
+    assert not cert.passed and cert.detail == "no" and cert.trials == ("5 | 12",) and cert.method == "arithmetic"
+
+
+def test_definition_summary_with_and_without_detail():
+    step = Step("T9", "kernel", "K_Ψ = ΨᵀΨ", sp.Symbol("K_Psi"), sp.Symbol("PsiT Psi"), Definition("introduces K_Ψ"))
+    assert step.certificate.summary() == "definition, not certified: introduces K_Ψ"
+    empty = Definition("")
+    assert empty.run(sp.Symbol("a"), sp.Symbol("b")).summary() == "definition, not certified"
+
+
+def test_name_and_latex_sides():
+    assert _name(sp.Symbol("rank dK <= C")) == "rank dK <= C" and _name(lam + 1) == ""
+    assert _latex_side(lam + sp.Symbol("rank dK")) == r"\text{rank dK} + \lambda"
+    assert _latex_side(3) == "3"  # a plain number has no free symbols
+
+
+def test_latex_joins_a_relation_and_an_expression_with_equals():
+    step = Step("T0", "r", "s", sp.Gt(s, lam * mu), lam + 1,
+                Predicate("p", lambda lhs, rhs: (True, ["t"], ""), "m"))
+    assert step.latex() == r"s > \lambda \mu = \lambda + 1"
+    both = Step("T0", "r", "s", sp.Gt(s - lam * mu, 0), sp.Gt(s, lam * mu),
+                Predicate("p", lambda lhs, rhs: (True, ["t"], ""), "m"))
+    assert r"\iff" in both.latex()
