@@ -6,7 +6,10 @@ must reject, with the certificate's fields; and the rendering of statement sides
 """
 import sympy as sp
 
-from theory.certify import Definition, Predicate, RootSet, Signs, Step, _latex_side, _name
+import pytest
+
+from theory.certify import (AllOf, Definition, ExactRank, Predicate, RootSet, Signs, Step, SymbolicZero, _latex_side,
+                            _name)
 from theory.notation import kappa, lam, mu, s
 
 # f(κ) = κ(κ − 1)(κ − 3): roots 0, 1, 3 on κ ≥ 0 (and none negative)
@@ -98,3 +101,37 @@ def test_latex_joins_a_relation_and_an_expression_with_equals():
     both = Step("T0", "r", "s", sp.Gt(s - lam * mu, 0), sp.Gt(s, lam * mu),
                 Predicate("p", lambda lhs, rhs: (True, ["t"], ""), "m"))
     assert r"\iff" in both.latex()
+
+
+def test_symbolic_zero_needs_simplify_beyond_cancel_and_names_its_assumptions():
+    check = SymbolicZero("Pythagoras", assumptions="λ real")
+    cert = check.run(sp.sin(lam) ** 2 + sp.cos(lam) ** 2, sp.Integer(1))
+    assert cert.passed and cert.method == "symbolic simplification to 0 (λ real)"
+    assert SymbolicZero("plain").run(lam, lam).method == "symbolic simplification to 0"
+    assert SymbolicZero("plain").run(lam, mu).detail == "residue lambda - mu"
+
+
+def test_allof_passes_when_all_pass_and_refuses_non_certifying_checks():
+    yes = Predicate("yes", lambda lhs, rhs: (True, ["t1"], ""), "m1")
+    no = Predicate("no", lambda lhs, rhs: (False, ["t2"], "because"), "m2")
+    cert = AllOf(yes, yes).run(lam, lam)
+    assert cert.passed and cert.trials == ("t1", "t1") and cert.method == "m1"
+    failed = AllOf(yes, no).run(lam, lam)
+    assert not failed.passed and failed.detail == "no: because" and failed.method == "m1 + m2"
+    for bad in [(), (Definition("d"),)]:
+        with pytest.raises(TypeError, match="^AllOf needs one or more certifying checks$"):
+            AllOf(*bad)
+
+
+def _rank(bound):
+    return ExactRank("rank ≤ bound", lambda values: bound, instances=lambda: [("here", {})])
+
+
+def test_exact_rank_details():
+    cert = _rank(1).run(sp.Symbol("x"), sp.ImmutableMatrix([[sp.sqrt(2), 0, 0], [0, 1, 0], [0, 0, 1]]))
+    assert not cert.passed and cert.identity == "rank ≤ bound" and cert.detail == "non-rational entries at here"
+    cert = _rank(1).run(sp.Symbol("x"), sp.eye(3))
+    assert not cert.passed and cert.detail == "rank 3 > 1 at here"
+    cert = _rank(2).run(sp.Symbol("x"), sp.eye(2))
+    assert not cert.passed and cert.detail.endswith("choose sizes where the bound could fail")
+    assert _rank(1).run(sp.Symbol("x"), sp.ones(3, 3)).passed
