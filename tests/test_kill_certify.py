@@ -4,9 +4,8 @@ The checks behind T3/T8's fixed points (RootSet), T3/T6's stability signs (Signs
 predicates (Predicate), run directly on small sides that they must accept and on wrong ones they
 must reject, with the certificate's fields; and the rendering of statement sides.
 """
-import sympy as sp
-
 import pytest
+import sympy as sp
 
 from theory.certify import (AllOf, Definition, ExactRank, Predicate, RootSet, Signs, Step, SymbolicZero, _latex_side,
                             _name)
