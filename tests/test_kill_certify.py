@@ -7,8 +7,8 @@ must reject, with the certificate's fields; and the rendering of statement sides
 import pytest
 import sympy as sp
 
-from theory.certify import (AllOf, Definition, ExactRank, Predicate, RootSet, Signs, Step, SymbolicZero, _latex_side,
-                            _name)
+from theory.certify import (AllOf, Definition, ExactRank, Identity, Predicate, RootSet, Signs, Step, SymbolicZero,
+                            _latex_side, _name)
 from theory.notation import kappa, lam, mu, s
 
 # f(κ) = κ(κ − 1)(κ − 3): roots 0, 1, 3 on κ ≥ 0 (and none negative)
@@ -134,3 +134,10 @@ def test_exact_rank_details():
     cert = _rank(2).run(sp.Symbol("x"), sp.eye(2))
     assert not cert.passed and cert.detail.endswith("choose sizes where the bound could fail")
     assert _rank(1).run(sp.Symbol("x"), sp.ones(3, 3)).passed
+
+
+def test_identity_names_every_method_it_used():
+    check = Identity("√2 + √3 = √(5 + 2√6), scaled", instances=lambda: [("zero", {lam: 0}), ("one", {lam: 1})])
+    cert = check.run(lam * (sp.sqrt(2) + sp.sqrt(3)), lam * sp.sqrt(5 + 2 * sp.sqrt(6)))
+    assert cert.passed and cert.identity == "√2 + √3 = √(5 + 2√6), scaled"
+    assert cert.method == "60-digit evaluation and exact evaluation" and cert.trials == ("zero", "one")
