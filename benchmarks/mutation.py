@@ -370,6 +370,24 @@ def report() -> None:
                   f"{group} ({result['seconds']} s) |")
 
 
+def report_equivalent() -> None:
+    """Markdown table of the mutants judged equivalent that the runs met (name, the changed line, reason)."""
+    equivalent = load_equivalent()
+    print("| mutant | change | why it is equivalent |")
+    print("|---|---|---|")
+    for group in GROUPS:
+        path = RESULTS / f"{group}.json"
+        if not path.exists() or group == "canary":
+            continue
+        result = json.loads(path.read_text())
+        for name, diff in sorted(result.get("diffs", {}).items()):
+            if name not in equivalent:
+                continue
+            lines = [l[1:].strip() for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
+            change = (lines[0] if lines else "").replace("|", "\\|")
+            print(f"| `{name}` | `{change[:90]}` | {equivalent[name]} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("groups", nargs="*", help=f"groups to run: {', '.join(GROUPS)}")
@@ -395,6 +413,8 @@ def main() -> None:
         run_group(group, args)
     if args.report:
         report()
+        print()
+        report_equivalent()
 
 
 if __name__ == "__main__":
