@@ -4,12 +4,14 @@ The checks behind T3/T8's fixed points (RootSet), T3/T6's stability signs (Signs
 predicates (Predicate), run directly on small sides that they must accept and on wrong ones they
 must reject, with the certificate's fields; and the rendering of statement sides.
 """
+import random
+
 import pytest
 import sympy as sp
 
-from theory.certify import (AllOf, Definition, ExactRank, Identity, Predicate, RootSet, Signs, Step, SymbolicZero,
-                            _latex_side, _name)
-from theory.notation import kappa, lam, mu, s
+from theory.certify import (AgainstTruth, AllOf, Definition, ExactRank, Identity, Predicate, RootSet, Signs, Step,
+                            SymbolicZero, _latex_side, _name, compare, evaluate, rational)
+from theory.notation import kappa, lam, mu, n, s
 
 # f(κ) = κ(κ − 1)(κ − 3): roots 0, 1, 3 on κ ≥ 0 (and none negative)
 F = kappa * (kappa - 1) * (kappa - 3)
@@ -141,3 +143,34 @@ def test_identity_names_every_method_it_used():
     cert = check.run(lam * (sp.sqrt(2) + sp.sqrt(3)), lam * sp.sqrt(5 + 2 * sp.sqrt(6)))
     assert cert.passed and cert.identity == "√2 + √3 = √(5 + 2√6), scaled"
     assert cert.method == "60-digit evaluation and exact evaluation" and cert.trials == ("zero", "one")
+
+
+def test_compare_paths_and_details():
+    assert compare(lam * (lam + 1), lam ** 2 + lam) == (True, "exact evaluation with free parameters", "")
+    assert compare(lam, mu) == (False, "exact evaluation with free parameters", "residue lambda - mu")
+    assert compare(sp.sqrt(2), sp.sqrt(3)) == (False, "60-digit evaluation", "residue 0.31784")
+    assert compare(sp.Rational(1, 3), sp.Rational(1, 2)) == (False, "exact evaluation", "residue -1/6")
+
+
+def test_evaluate_explicit_zero_and_one_matrices():
+    assert evaluate(sp.ZeroMatrix(n, 2), {n: 3}) == sp.zeros(3, 2)
+    assert evaluate(sp.OneMatrix(2, n), {n: 3}) == sp.ones(2, 3)
+
+
+def test_positive_rationals_are_positive():
+    rng = random.Random(1)
+    assert all(rational(rng, positive=True) > 0 for _ in range(200))
+    assert any(rational(rng) < 0 for _ in range(200))
+
+
+def test_against_truth_failure_says_where():
+    check = AgainstTruth("x = 2", lambda values: sp.Integer(2), lambda: [("at a", {}), ("at b", {})])
+    assert check.run(sp.Symbol("x"), sp.Integer(2)).trials == ("at a", "at b")
+    cert = check.run(sp.Symbol("x"), sp.Integer(3))
+    assert not cert.passed and cert.detail == "fails at at a: residue 1" and cert.trials == ("at a",)
+
+
+def test_a_check_that_raises_keeps_its_identity():
+    cert = Predicate("my identity", lambda lhs, rhs: 1 / 0, "m").run(lam, lam)
+    assert not cert.passed and cert.identity == "my identity"
+    assert cert.detail == "could not be checked: ZeroDivisionError: division by zero"
