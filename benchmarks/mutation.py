@@ -88,6 +88,20 @@ GROUPS = {
                 # the campaign entry (75 s) and the no-scikit-learn campaign (38 s): each survivor would run them
                 deselect=["tests/test_ssl_T8.py::test_T8_campaign_entry_passes_with_the_contrast_figure",
                           "tests/test_ssl_T8.py::test_T8_claim_degrades_cleanly_without_scikit_learn"]),
+    # derivation modules (slow: every test re-derives): T1's gradients and T3's spectral reduction
+    "gradients": dict(mutate=["theory/gradients.py"], sample=40,
+                      tests=["tests/test_readout_T1.py", "tests/test_kill_gradients.py",
+                             *(f"tests/test_derivation_certificates.py::test_step_is_present_and_certified[T1-2-{s}]"
+                               for s in ("output gradient", "readout gradient", "feature gradient")),
+                             "tests/test_mutants.py::test_every_step_rejects_every_mutant_of_its_rhs[T1-2]",
+                             "tests/test_mutants.py::test_T1_feature_gradient_with_twice_the_decay_is_rejected"]),
+    "spectral": dict(mutate=["theory/spectral.py"], sample=30,
+                     tests=["tests/test_kill_spectral.py",
+                            *(f"tests/test_derivation_certificates.py::test_step_is_present_and_certified[T3-2-{s}]"
+                              for s in ("commuting reduction", "fixed points", "threshold", "stability",
+                                        "time to reach")),
+                            "tests/test_mutants.py::test_every_step_rejects_every_mutant_of_its_rhs[T3-2]",
+                            "tests/test_mutants.py::test_T3_time_to_reach_with_the_constant_added_is_rejected"]),
     # the canary: T1's gradients against T1's tests (see --canary)
     "canary": dict(mutate=["theory/gradients.py"], sample=0,
                    tests=["tests/test_readout_T1.py",
