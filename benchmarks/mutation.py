@@ -248,13 +248,20 @@ def run_group(group: str, args) -> dict:
     spec = GROUPS[group]
     target = args.workdir / group
     previous = RESULTS / f"{group}.json"
-    if args.survivors:  # the "after" run: rerun the saved survivors with the current tests, same snapshot source
+    if args.survivors:  # the "after" run: rerun the saved survivors with the current tests
         if not previous.exists():
             raise SystemExit(f"no saved results for {group}: run it first")
         before = json.loads(previous.read_text())
         selected = [n for n, s in before["status"].items() if s in ("survived", "timeout", "no tests")]
-        target = snapshot(group, args.workdir, args.source, commit=before["commit"], kill_tests=True)
+        # HEAD's sources with HEAD's tests (tests may need newer sources); mutmut numbers mutants per function,
+        # so a survivor is the same mutant when its diff is unchanged — one whose function changed is left out
+        target = snapshot(group, args.workdir, args.source, kill_tests=True)
         generate(target)
+        now = show_diffs(target, [n for n in selected if n in set(generated_mutants(target, spec))])
+        stale = [n for n in selected if now.get(n) != before.get("diffs", {}).get(n)]
+        if stale:
+            print(f"[{group}] left out (their function changed since the first run): {stale}", flush=True)
+        selected = [n for n in selected if n not in stale]
     else:
         before = None
         target = snapshot(group, args.workdir, args.source)
