@@ -104,3 +104,7 @@ def test_from_scalar_builds_the_plain_products():
 def test_to_scalar_returns_non_matrix_values_unchanged():
     assert to_scalar(2, {}) == 2
     assert to_scalar(lam * mu, {K: kappa}) == lam * mu
+
+
+def test_from_scalar_divides_by_a_constant_denominator():
+    assert from_scalar(kappa / 3, kappa, K, I_n) == K / 3

@@ -29,7 +29,7 @@ def test_T3_time_to_reach_accepts_kappa0_equal_to_one():
 
 @pytest.mark.parametrize("kappa, kappa0", [(0.0, 1.0), (1.0, 0.0)])
 def test_T3_time_to_reach_refuses_the_fixed_point_zero(kappa, kappa0):
-    with pytest.raises(ValueError, match="kappa and kappa0 must be > 0: κ = 0 is a fixed point"):
+    with pytest.raises(ValueError, match="^kappa and kappa0 must be > 0: κ = 0 is a fixed point"):
         time_to_reach(kappa, kappa0, 4.0, 1.0, 1.0)
 
 
