@@ -258,7 +258,10 @@ def run_group(group: str, args) -> dict:
         target = snapshot(group, args.workdir, args.source, kill_tests=True)
         generate(target)
         now = show_diffs(target, [n for n in selected if n in set(generated_mutants(target, spec))])
-        stale = [n for n in selected if now.get(n) != before.get("diffs", {}).get(n)]
+        def body(diff):  # `mutmut show` heads its diff with "# name: status"
+            return "\n".join(line for line in (diff or "").strip().splitlines() if not line.startswith("# "))
+
+        stale = [n for n in selected if body(now.get(n)) != body(before.get("diffs", {}).get(n))]
         if stale:
             print(f"[{group}] left out (their function changed since the first run): {stale}", flush=True)
         selected = [n for n in selected if n not in stale]
