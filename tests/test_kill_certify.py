@@ -109,6 +109,7 @@ def test_symbolic_zero_needs_simplify_beyond_cancel_and_names_its_assumptions():
     cert = check.run(sp.sin(lam) ** 2 + sp.cos(lam) ** 2, sp.Integer(1))
     assert cert.passed and cert.method == "symbolic simplification to 0 (λ real)"
     assert SymbolicZero("plain").run(lam, lam).method == "symbolic simplification to 0"
+    assert SymbolicZero("plain").run(lam, lam).detail == ""
     assert SymbolicZero("plain").run(lam, mu).detail == "residue lambda - mu"
 
 
