@@ -375,7 +375,7 @@ def report() -> None:
     before (first run, without tests/test_kill_*) and after (survivors rerun with them)."""
     equivalent = load_equivalent()
     print("| module | generated | sampled | killed | timeouts | equivalent | survived | kill rate before | "
-          "kill rate after | group (time) |")
+          "kill rate after | group (run time before + after) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for group in GROUPS:
         path = RESULTS / f"{group}.json"
@@ -391,7 +391,8 @@ def report() -> None:
             done = "before" in result
             print(f"| `{module}` | {generated} | {len(after)} | {a['killed']} | {a['timeout']} | {a['equivalent']} | "
                   f"{a['survived']} | {b['rate']:.1%} | {a['rate']:.1%}{'' if done else ' (no rerun yet)'} | "
-                  f"{group} ({result['seconds']} s) |")
+                  f"{group} ({result.get('before', result)['seconds']} s + "
+                  f"{result['seconds'] if 'before' in result else '–'} s) |")
 
 
 def report_equivalent() -> None:
