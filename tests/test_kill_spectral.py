@@ -26,6 +26,9 @@ def test_T3_certificates_are_reproducible_and_check_C_equal_one():
     trials = first.step("commuting reduction").certificate.trials
     assert trials == ("n=3, C=2, rational orthogonal V", "n=4, C=2, rational orthogonal V",
                       "n=3, C=1, rational orthogonal V")
+    assert first.step("commuting reduction").certificate.identity == "K̇(V diag κ Vᵀ) = V diag(f(κ_i, s_i)) Vᵀ"
+    assert first.step("threshold").certificate.trials == ("f'(0) above the boundary", "f'(0) below the boundary",
+                                                          "κ* above the boundary", "κ* below the boundary")
 
 
 def test_T3_fixed_points_step_shows_its_sides_and_checks():
