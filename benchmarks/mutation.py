@@ -287,8 +287,9 @@ def run_group(group: str, args) -> dict:
     result = before or {"group": group, "modules": spec["mutate"],
                         "generated": len(generated_mutants(target, spec)), "status": {}}
     result["generated_by_module"] = {m: len(generated_mutants(target, dict(spec, mutate=[m]))) for m in spec["mutate"]}
-    if before:
+    if before and "before" not in before:  # the first run's results stay the "before" of every later rerun
         result["before"] = {k: v for k, v in before.items() if k not in ("before", "diffs")}
+    if before:
         result["status"] = dict(before["status"])
     result["status"].update(status)
     result.update(tests=spec["tests"], seconds=round(seconds), date=str(date.today()),
