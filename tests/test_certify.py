@@ -145,3 +145,12 @@ def test_statement_sides_render_as_text_and_relations_without_a_false_equals():
     assert r"\iff" in threshold and " = " not in threshold
     plain = theory.derive_readout(theory.losses.squared(2)).step("output gradient").latex()
     assert r"\text" not in plain and "f_{1}" in plain
+
+
+def test_a_ground_truth_at_double_precision_does_not_pass_a_60_digit_comparison():
+    """Rational − Float is evaluated at the Float's precision; compare evaluates both sides at 60 digits first."""
+    from theory.certify import compare
+
+    assert not compare(sp.Matrix([sp.Rational(1, 3)]), sp.Matrix([sp.Float(1 / 3)]))[0]
+    assert compare(sp.Matrix([sp.Rational(1, 3)]), sp.Matrix([sp.N(sp.Rational(1, 3), 60)]))[0]
+    assert compare(sp.Matrix([sp.sqrt(2)]), sp.Matrix([sp.N(sp.sqrt(2), 60)]))[0]

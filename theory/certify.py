@@ -306,14 +306,17 @@ def compare(lhs, rhs, digits: int = DIGITS) -> tuple[bool, str, str]:
     if a.shape != b.shape:
         return False, "exact evaluation", f"shapes differ: {a.shape} vs {b.shape}"
     diff = a - b
-    if all(e.is_Rational for e in diff):
+    if all(e.is_Rational for e in list(a) + list(b)):
         bad = [e for e in diff if e != 0]
         return not bad, "exact evaluation", (f"residue {bad[0]}" if bad else "")
-    if any(e.free_symbols for e in diff):
+    if any(e.free_symbols for e in list(a) + list(b)):
         bad = [e for e in diff if sp.simplify(sp.expand(e)) != 0]
         return not bad, "exact evaluation with free parameters", (f"residue {bad[0]}" if bad else "")
-    scale = max([1] + [abs(sp.N(e, DIGITS)) for e in list(a) + list(b)])
-    worst = max(abs(sp.N(e, DIGITS)) for e in diff)
+    # each side at DIGITS before subtracting: Rational − Float is evaluated at the Float's own precision, so a
+    # 15-digit ground truth would otherwise compare equal to an exact value it misses at 1e-16
+    a_n, b_n = [sp.N(e, DIGITS) for e in a], [sp.N(e, DIGITS) for e in b]
+    scale = max([1] + [abs(e) for e in a_n + b_n])
+    worst = max(abs(x - y) for x, y in zip(a_n, b_n))
     ok = worst <= scale * sp.Float(10) ** (-(digits - 10))
     return bool(ok), f"{DIGITS}-digit evaluation", ("" if ok else f"residue {sp.N(worst, 5)}")
 
