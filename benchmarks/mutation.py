@@ -267,11 +267,15 @@ def run_group(group: str, args) -> dict:
         selected = [n for n in selected if n not in stale]
     else:
         before = None
-        target = snapshot(group, args.workdir, args.source)
+        target = snapshot(group, args.workdir, args.source, kill_tests=args.check)
         generate(target)
         names = generated_mutants(target, spec)
+        if args.check:  # a fresh sample, with the kill tests: mutants that the first run did not try
+            tried = json.loads(previous.read_text())["status"] if previous.exists() else {}
+            names = [n for n in names if n not in tried]
         sample = spec["sample"] if args.sample is None else args.sample
-        selected = sorted(random.Random(args.seed).sample(names, sample)) if 0 < sample < len(names) else names
+        seed = args.seed + 1 if args.check else args.seed
+        selected = sorted(random.Random(seed).sample(names, sample)) if 0 < sample < len(names) else names
     if not selected:
         return before
     started = time.monotonic()
@@ -299,7 +303,7 @@ def run_group(group: str, args) -> dict:
                   sampled=len(result["status"]), diffs={**result.get("diffs", {}), **diffs})
     result["diffs"] = {n: d for n, d in result["diffs"].items() if result["status"].get(n) != "killed"}
     RESULTS.mkdir(exist_ok=True)
-    previous.write_text(json.dumps(result, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    (RESULTS / f"{group}.check.json" if args.check else previous).write_text(json.dumps(result, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
     print(summary_line(result), flush=True)
     return result
 
@@ -376,8 +380,8 @@ def report() -> None:
     before (first run, without tests/test_kill_*) and after (survivors rerun with them)."""
     equivalent = load_equivalent()
     print("| module | generated | sampled | killed | timeouts | equivalent | survived | kill rate before | "
-          "kill rate after | group (run time before + after) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "kill rate after | fresh sample, with kill tests | group (run time before + after) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for group in GROUPS:
         path = RESULTS / f"{group}.json"
         if not path.exists() or group == "canary":
@@ -390,8 +394,14 @@ def report() -> None:
             generated = result.get("generated_by_module", {}).get(module, "")
             a, b = _rates(after, equivalent), _rates(before, equivalent)
             done = "before" in result
+            check_path = RESULTS / f"{group}.check.json"
+            fresh = "not run"
+            if check_path.exists():
+                checked = {n: s for n, s in json.loads(check_path.read_text())["status"].items() if _module_of(n) == module}
+                c = _rates(checked, equivalent)
+                fresh = f"{c['rate']:.1%} of {len(checked) - c['equivalent']}" if checked else "–"
             print(f"| `{module}` | {generated} | {len(after)} | {a['killed']} | {a['timeout']} | {a['equivalent']} | "
-                  f"{a['survived']} | {b['rate']:.1%} | {a['rate']:.1%}{'' if done else ' (no rerun yet)'} | "
+                  f"{a['survived']} | {b['rate']:.1%} | {a['rate']:.1%}{'' if done else ' (no rerun yet)'} | {fresh} | "
                   f"{group} ({result.get('before', result)['seconds']} s + "
                   f"{result['seconds'] if 'before' in result else '–'} s) |")
 
@@ -423,6 +433,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--max-children", type=int, default=1)
     parser.add_argument("--survivors", action="store_true", help="rerun only the saved survivors (the 'after' run)")
+    parser.add_argument("--check", action="store_true",
+                        help="a fresh sample (other seed, mutants not tried before) with tests/test_kill_*: an unbiased "
+                             "after rate, since the kill tests were written against the first sample's survivors")
     parser.add_argument("--canary", action="store_true")
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--list", action="store_true")
