@@ -9,8 +9,8 @@ import random
 import pytest
 import sympy as sp
 
-from theory.certify import (AgainstTruth, AllOf, Definition, ExactRank, Identity, Predicate, RootSet, Signs, Step,
-                            SymbolicZero, _latex_side, _name, compare, evaluate, rational)
+from theory.certify import (AgainstTruth, AllOf, Check, Definition, Derivation, ExactRank, Identity, Predicate, RootSet,
+                            Signs, Step, SymbolicZero, _latex_side, _name, compare, evaluate, rational)
 from theory.notation import kappa, lam, mu, n, s
 
 # f(κ) = κ(κ − 1)(κ − 3): roots 0, 1, 3 on κ ≥ 0 (and none negative)
@@ -175,3 +175,34 @@ def test_a_check_that_raises_keeps_its_identity():
     cert = Predicate("my identity", lambda lhs, rhs: 1 / 0, "m").run(lam, lam)
     assert not cert.passed and cert.identity == "my identity"
     assert cert.detail == "could not be checked: ZeroDivisionError: division by zero"
+
+
+def test_small_rationals_stay_small():
+    rng = random.Random(2)
+    draws = [rational(rng, positive=True) for _ in range(400)] + [rational(rng) for _ in range(400)]
+    assert all(sp.Rational(1, 6) <= abs(r) <= 9 for r in draws) and max(draws) == 9
+
+
+def test_a_check_without_an_identity_is_named_by_its_class():
+    class Bare(Check):
+        def outcome(self, lhs, rhs):
+            raise ValueError("no")
+
+    cert = Bare().run(lam, lam)
+    assert cert.identity == "Bare" and cert.method == "Bare" and cert.passed is False
+
+
+def test_failed_rank_and_root_certificates_keep_identity_and_method():
+    cert = _rank(1).run(sp.Symbol("x"), sp.eye(3))
+    assert cert.method == "exact rank over the rationals" and cert.identity == "rank ≤ bound"
+    cert = ROOTS.run(sp.Symbol("k"), sp.FiniteSet(0, 1, 4))
+    assert cert.identity == "roots of κ(κ−1)(κ−3) on κ ≥ 0" and cert.method == "exact real-root isolation"
+
+
+def test_a_derivation_prints_its_steps():
+    class Two(Derivation):
+        claim = "T0"
+        steps = (Step("T0", "a", "a", lam, lam, SymbolicZero("a")), Step("T0", "b", "b", mu, mu, SymbolicZero("b")))
+
+    text = str(Two())
+    assert text == str(Two.steps[0]) + "\n" + str(Two.steps[1]) and text.count("[T0 · ") == 2
