@@ -108,3 +108,7 @@ def test_to_scalar_returns_non_matrix_values_unchanged():
 
 def test_from_scalar_divides_by_a_constant_denominator():
     assert from_scalar(kappa / 3, kappa, K, I_n) == K / 3
+
+
+def test_from_scalar_of_a_constant_fraction():
+    assert from_scalar(sp.Rational(7, 3), kappa, K, I_n) == sp.Rational(7, 3) * I_n
