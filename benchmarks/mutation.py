@@ -247,7 +247,7 @@ def statuses(target: Path, spec: dict) -> dict[str, str]:
 def run_group(group: str, args) -> dict:
     spec = GROUPS[group]
     target = args.workdir / group
-    previous = RESULTS / f"{group}.json"
+    previous = RESULTS / (f"{group}.check.json" if args.check and args.survivors else f"{group}.json")
     if args.survivors:  # the "after" run: rerun the saved survivors with the current tests
         if not previous.exists():
             raise SystemExit(f"no saved results for {group}: run it first")
@@ -397,9 +397,12 @@ def report() -> None:
             check_path = RESULTS / f"{group}.check.json"
             fresh = "not run"
             if check_path.exists():
-                checked = {n: s for n, s in json.loads(check_path.read_text())["status"].items() if _module_of(n) == module}
-                c = _rates(checked, equivalent)
-                fresh = f"{c['rate']:.1%} of {len(checked) - c['equivalent']}" if checked else "–"
+                check = json.loads(check_path.read_text())
+                checked = {n: s for n, s in check["status"].items() if _module_of(n) == module}
+                first_check = {n: s for n, s in check.get("before", check)["status"].items() if _module_of(n) == module}
+                c, c0 = _rates(checked, equivalent), _rates(first_check, equivalent)
+                fresh = (f"{c0['rate']:.1%}" + (f" → {c['rate']:.1%}" if "before" in check else "")
+                         + f" of {len(checked) - c['equivalent']}") if checked else "–"
             print(f"| `{module}` | {generated} | {len(after)} | {a['killed']} | {a['timeout']} | {a['equivalent']} | "
                   f"{a['survived']} | {b['rate']:.1%} | {a['rate']:.1%}{'' if done else ' (no rerun yet)'} | {fresh} | "
                   f"{group} ({result.get('before', result)['seconds']} s + "
