@@ -8,7 +8,8 @@ import pytest
 
 import sympy as sp
 
-from theory.losses import huber, parse, squared
+from theory.loss_parser import parse_loss_text
+from theory.losses import REGISTRY, huber, parse, squared
 
 
 @pytest.mark.parametrize("text, reason", [
@@ -45,3 +46,25 @@ def test_huber_branches(r, value):
     assert loss.name == "huber"
     assert loss.value([r], [0]) == value
     assert huber(1, delta=2).value([-3], [0]) == 4  # δ|r| − δ²/2 = 6 − 2
+
+
+def test_undecided_verdict_lists_the_unsigned_minors():
+    """(f1 − y1)⁴ expanded: convex, but SymPy cannot sign 12f1² − 24f1y1 + 12y1², and there is no witness."""
+    convexity = parse("f1**4 - 4*f1**3*y1 + 6*f1**2*y1**2 - 4*f1*y1**3 + y1**4", 1).convexity()
+    assert convexity.verdict == "undecided"
+    assert convexity.reason == "SymPy could not sign the principal minors [(0,)] and no witness was found"
+
+
+def test_parser_messages_and_symbols():
+    with pytest.raises(ValueError, match=r"found '\*'$"):
+        parse("f1 +* y1", 1)
+    with pytest.raises(ValueError, match="it simplifies to oo"):
+        parse("abs(log(0)) + f1", 1)
+    with pytest.raises(ValueError, match="name 'y2' is not allowed"):
+        parse_loss_text("f1 + y2", 1)
+    f1 = parse("f1", 1).f[0]
+    assert sp.simplify(parse("sigmoid(f1)", 1).expr - 1 / (1 + sp.exp(-f1))) == 0
+
+
+def test_logistic_registry_entry_defaults_to_one_output():
+    assert REGISTRY["logistic"]().C == 1
