@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from verify import validation as v
-from verify.linalg import exact_rank, high_precision_rank, rank_margin
+from verify.linalg import (certified_rank, exact_rank, from_symmetric_coordinates, high_precision_rank, numerical_rank,
+                           rank_margin, relative_error)
 
 
 def test_rank_margin_is_the_distance_in_factors_to_the_threshold():
@@ -66,3 +67,31 @@ def test_finite_values_minimum_is_inclusive():
 def test_times_refuses_empty_and_two_dimensional(value):
     with pytest.raises(ValueError, match="must be a finite time or 1-D array of times"):
         v.times("t", value)
+
+
+def test_rank_helpers_at_their_edges():
+    assert numerical_rank(np.zeros((3, 2))) == 0
+    assert relative_error([np.nan, 1.0], [1.0, 1.0]) == float("inf")
+    assert relative_error([1.0], [np.inf]) == float("inf")
+    with pytest.raises(ValueError, match="^rtol must be a finite number > 0"):
+        certified_rank(np.eye(2), rtol=-1.0)
+
+
+def test_symmetric_coordinates_keep_complex_values():
+    K = from_symmetric_coordinates(np.array([1 + 1j, 2.0, 3.0]), 2)
+    assert K.dtype == np.complex128 and K[0, 0] == 1 + 1j and K[1, 0] == K[0, 1] == 2.0
+
+
+def test_kernel_symmetry_tolerance_is_inclusive():
+    K = np.array([[1.0, 1e-10], [0.0, 1.0]])
+    assert v.kernel("K", K).shape == (2, 2)
+
+
+def test_matrix_type_error_says_what_is_expected():
+    with pytest.raises(TypeError, match="^M must be a real 2-D array, got str"):
+        v.matrix("M", "abc")
+
+
+def test_times_must_strictly_increase():
+    with pytest.raises(ValueError, match="must be increasing"):
+        v.times("t", [0.0, 1.0, 1.0])
