@@ -108,3 +108,31 @@ def test_auto_backend_without_numba_is_numpy(monkeypatch):
     monkeypatch.setattr(codegen, "numba_available", lambda: False)
     f = generate(K * Y.T * Y, (K, Y), backend="auto")
     assert "multi_dot" in inspect.getsource(f)
+
+
+def _trees(i, j):
+    if i == j:
+        yield i
+        return
+    for k in range(i, j):
+        for left in _trees(i, k):
+            for right in _trees(k + 1, j):
+                yield (left, right)
+
+
+def _cost(tree, shapes):
+    """(rows, cols, flops) of evaluating the product tree."""
+    if isinstance(tree, int):
+        return shapes[tree][0], shapes[tree][1], 0
+    (r, m, a), (_, c, b) = _cost(tree[0], shapes), _cost(tree[1], shapes)
+    return r, c, a + b + r * m * c
+
+
+def test_chain_order_matches_brute_force():
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        count = int(rng.integers(3, 6))
+        dims = [int(d) for d in rng.choice([1, 3, 10, 100, 1000], size=count + 1)]
+        shapes = [(dims[i], dims[i + 1]) for i in range(count)]
+        best = min(_cost(t, shapes)[2] for t in _trees(0, count - 1))
+        assert _cost(_chain_order(shapes), shapes)[2] == best, shapes
