@@ -81,9 +81,10 @@ def test_rightmost_jacobian_mode_reports_arpack_failure_as_infinite(monkeypatch)
 
 def test_cupy_backend_passes_every_argument(monkeypatch):
     """CuPy stand-in backed by NumPy: the cupy branch must give the NumPy result."""
+    calls = []
     fake = types.ModuleType("cupy")
     fake.__spec__ = importlib.machinery.ModuleSpec("cupy", None)
-    fake.__getattr__ = lambda name: getattr(np, name)
+    fake.__getattr__ = lambda name: calls.append(name) or getattr(np, name)
     fake.asarray = np.asarray
     fake.asnumpy = np.asarray
     monkeypatch.setitem(sys.modules, "cupy", fake)
@@ -92,6 +93,7 @@ def test_cupy_backend_passes_every_argument(monkeypatch):
         K, Y = _problem(n=4, C=2)
         np.testing.assert_allclose(kernel_ode_rhs(K, Y, 0.7, 0.3, backend="cupy"), kernel_ode_rhs(K, Y, 0.7, 0.3),
                                    rtol=1e-12)
+        assert calls, "the CuPy-generated right-hand side must evaluate through CuPy"
     finally:
         ko.compiled_rhs.cache_clear()
 
@@ -111,3 +113,20 @@ def test_validate_problem_messages_name_the_arguments():
     with pytest.raises(ValueError, match="^mu must be a finite number >= 0"):
         validate_problem(K, Y, 1.0, -1.0)
     assert validate_problem(K, Y, 1, 0)[2:] == (1.0, 0.0)
+
+
+def test_rightmost_mode_of_a_lyapunov_map_on_the_arpack_path():
+    """F(K) = K·A + Aᵀ·K with A = S·diag(a)·S⁻¹ (a full matrix): on symmetric matrices its eigenvalues are
+    a_i + a_j, and the Jacobian-vector products must use symmetric directions (lower triangle = upper)."""
+    n = 45
+    d = np.linspace(-1.0, 1.0, n)
+    S = np.eye(n) + 0.3 * np.random.default_rng(1).standard_normal((n, n)) / np.sqrt(n)
+    A = S @ np.diag(d) @ np.linalg.inv(S)
+    value, _ = rightmost_jacobian_mode(lambda M: M @ A + A.T @ M, np.eye(n))
+    assert value == pytest.approx(2.0, rel=1e-6)
+
+
+def test_validate_problem_checks_psd_when_asked():
+    K, Y = _problem()
+    with pytest.raises(ValueError, match="^K must be positive semidefinite"):
+        validate_problem(-K, Y, 1.0, 0.0, psd=True)
