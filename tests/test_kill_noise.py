@@ -37,3 +37,15 @@ def test_T7_noise_factor_names_a_misshapen_readout():
     loss, Phi, W, Y = _problem(rng, "squared", 2, 6, 4)
     with pytest.raises(ValueError, match="^W must have 4 columns"):
         noise_factor(loss, Phi, W[:, :3], Y, 2)
+
+
+def test_T7_misshapen_targets_and_two_samples():
+    rng = np.random.default_rng(6)
+    loss, Phi, W, Y = _problem(rng, "squared", 2, 6, 4)
+    with pytest.raises(ValueError, match="^Y must have 2 rows"):
+        noise_factor(loss, Phi, W, np.vstack([Y, Y[:1]]), 2)
+    model = UFM(Phi=Phi, W=W, lam=0.1, mu=0.1)
+    mean, stderr = network_monte_carlo_feature_noise_covariance(model, loss, Y, 3, 2, rng)
+    assert mean.shape == stderr.shape == (4, 4)
+    with pytest.raises(ValueError, match="samples must be an int >= 2"):
+        network_monte_carlo_feature_noise_covariance(model, loss, Y, 3, 1, rng)

@@ -70,3 +70,14 @@ def test_T3_label_spectrum_and_water_filling_spectrum_errors_name_Y():
         label_spectrum(np.array([[1.0, np.nan]]))
     with pytest.raises(ValueError, match=r"^Y must be C × n with C <= n"):
         water_filling_spectrum(np.ones((3, 2)), 1.0, 1.0)
+
+
+def test_T3_mode_value_accepts_any_real_numbers():
+    from fractions import Fraction
+
+    np.testing.assert_allclose(mode_value([Fraction(4), 9], 1.0, 1.0), [1.0, 2.0])
+
+
+def test_T3_time_to_reach_close_to_but_off_the_threshold():
+    """s = λμ(1 + 1e-9): 1e-9 relative is far from the threshold for rtol = 1e-12 (no absolute tolerance)."""
+    assert np.isfinite(float(time_to_reach(0.5, 0.3, 1.0 + 1e-9, 1.0, 1.0)))
