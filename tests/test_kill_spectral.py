@@ -9,7 +9,7 @@ import sympy as sp
 import theory
 from theory.losses import squared
 from theory.notation import kappa, lam, mu, s
-from theory.spectral import WaterFillingLaw
+from theory.spectral import WaterFillingLaw, _fillable_parameters
 
 
 def test_T3_stable_value_is_the_water_filling_law_with_zero_below_threshold():
@@ -37,3 +37,18 @@ def test_T3_fixed_points_step_shows_its_sides_and_checks():
     assert step.certificate.identity == ("f vanishes at each fixed point; "
                                          "every root of f on κ ≥ 0, at rational λ, μ, s > λμ")
     assert step.rhs.has(kappa) is False and 0 in step.rhs
+
+
+def test_T3_root_set_parameters_are_two_fillable_rational_instances():
+    """s > λμ with κ* = √(λs/μ) − λ a positive rational: the root isolation then has exact roots to find."""
+    params = _fillable_parameters(0)
+    assert len(params) == 2
+    for p in params:
+        assert p[s] > p[lam] * p[mu]
+        star = sp.sqrt(p[lam] * p[s] / p[mu]) - p[lam]
+        assert star.is_Rational and star > 0
+
+
+def test_T3_threshold_signs_name_their_parametrisation():
+    cert = theory.water_filling().step("threshold").certificate
+    assert cert.method == "symbolic sign analysis (s = boundary·(1+w)^±2, w > 0)"
