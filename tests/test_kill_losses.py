@@ -58,6 +58,8 @@ def test_undecided_verdict_lists_the_unsigned_minors():
 def test_parser_messages_and_symbols():
     with pytest.raises(ValueError, match=r"found '\*'$"):
         parse("f1 +* y1", 1)
+    with pytest.raises(ValueError, match=r"^loss text: expected '\)', found 'y1'$"):
+        parse("exp(f1 y1)", 1)
     with pytest.raises(ValueError, match="it simplifies to oo"):
         parse("abs(log(0)) + f1", 1)
     with pytest.raises(ValueError, match="name 'y2' is not allowed"):
