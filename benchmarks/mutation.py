@@ -395,7 +395,7 @@ def report() -> None:
             a, b = _rates(after, equivalent), _rates(before, equivalent)
             done = "before" in result
             check_path = RESULTS / f"{group}.check.json"
-            fresh = "not run"
+            fresh = "not run (all tried)" if len(after) >= (generated or 0) else "not run"
             if check_path.exists():
                 check = json.loads(check_path.read_text())
                 checked = {n: s for n, s in check["status"].items() if _module_of(n) == module}
@@ -414,17 +414,19 @@ def report_equivalent() -> None:
     equivalent = load_equivalent()
     print("| mutant | change | why it is equivalent |")
     print("|---|---|---|")
+    seen = set()
     for group in GROUPS:
-        path = RESULTS / f"{group}.json"
-        if not path.exists() or group == "canary":
-            continue
-        result = json.loads(path.read_text())
-        for name, diff in sorted(result.get("diffs", {}).items()):
-            if name not in equivalent:
+        for path in (RESULTS / f"{group}.json", RESULTS / f"{group}.check.json"):
+            if not path.exists() or group == "canary":
                 continue
-            lines = [l[1:].strip() for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
-            change = (lines[0] if lines else "").replace("|", "\\|")
-            print(f"| `{name}` | `{change[:90]}` | {equivalent[name]} |")
+            result = json.loads(path.read_text())
+            for name, diff in sorted(result.get("diffs", {}).items()):
+                if name not in equivalent or name in seen:
+                    continue
+                seen.add(name)
+                lines = [l[1:].strip() for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
+                change = (lines[0] if lines else "").replace("|", "\\|")
+                print(f"| `{name}` | `{change[:90]}` | {equivalent[name]} |")
 
 
 def main() -> None:
