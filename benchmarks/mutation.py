@@ -102,6 +102,21 @@ GROUPS = {
                                         "time to reach")),
                             "tests/test_mutants.py::test_every_step_rejects_every_mutant_of_its_rhs[T3-2]",
                             "tests/test_mutants.py::test_T3_time_to_reach_with_the_constant_added_is_rejected"]),
+    # the other derivation modules: each against its claim's test file and the certificate and mutant tests of
+    # its claim at C = 2 ("claim": expanded in the snapshot by collecting those node ids)
+    **{f"theory_{module}": dict(mutate=[f"theory/{module}.py"], sample=sample, claim=claim,
+                    tests=[f"theory/{module}.py", *tests, f"tests/test_kill_theory_{module}.py"], deselect=deselect)
+       for module, claim, sample, tests, deselect in (
+           ("readout", "T1", 20, ["tests/test_readout_T1.py"], []),
+           ("kernel_ode", "T2", 20, ["tests/test_kernel_ode_T2.py"], []),
+           ("steady_state", "T4", 20, ["tests/test_rank_T4.py"], []),
+           ("coupled", "T5", 15, ["tests/test_coupled_T5.py"], []),
+           ("stability", "T6", 15, ["tests/test_stability_T6.py"], []),
+           ("noise", "T7", 20, ["tests/test_noise_T7.py"], []),
+           ("ssl", "T8", 15, ["tests/test_ssl_T8.py"],
+            ["tests/test_ssl_T8.py::test_T8_campaign_entry_passes_with_the_contrast_figure",
+             "tests/test_ssl_T8.py::test_T8_claim_degrades_cleanly_without_scikit_learn"]),
+           ("fixed_features", "T9", 20, ["tests/test_compression_T9.py"], []))},
     # the canary: T1's gradients against T1's tests (see --canary)
     "canary": dict(mutate=["theory/gradients.py"], sample=0,
                    tests=["tests/test_readout_T1.py",
@@ -186,6 +201,8 @@ def write_config(target: Path, spec: dict, kill_tests: bool) -> None:
     (target / "conftest.py").write_text(CONFTEST.replace("{cleared!r}", repr(cleared)))
     tests = [t for t in spec["tests"] if (target / t.split("::")[0]).exists()
              and (kill_tests or not t.startswith("tests/test_kill_"))]
+    if spec.get("claim"):
+        tests += claim_node_ids(target, spec["claim"])
     pyproject = (target / "pyproject.toml").read_text().split("\n[tool.mutmut]")[0]
     config = {
         "source_paths": ["theory", "verify"],
@@ -200,6 +217,16 @@ def write_config(target: Path, spec: dict, kill_tests: bool) -> None:
     }
     lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in config.items()]
     (target / "pyproject.toml").write_text(pyproject.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
+
+
+def claim_node_ids(target: Path, claim: str) -> list[str]:
+    """The node ids of the certificate and mutant tests of ``claim`` at C = 2 (ids ``[T4-2-…]``, ``[T4-2]``)
+    and of the named mutant tests (``test_T4_…``) in tests/test_derivation_certificates.py and tests/test_mutants.py."""
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                          "tests/test_derivation_certificates.py", "tests/test_mutants.py"],
+                         cwd=target, capture_output=True, text=True, check=True).stdout
+    ids = [line for line in out.splitlines() if "::" in line]
+    return [i for i in ids if f"[{claim}-2" in i or f"::test_{claim}_" in i]
 
 
 def generated_mutants(target: Path, spec: dict) -> list[str]:
