@@ -86,7 +86,8 @@ def test_combine_with_a_derivation_names_failed_steps_and_lists_all():
     derivation = _derivation()
     v = combine("T1", 0, {"a": _part(0.0, 1.0)}, derivation=derivation)
     assert v.reason == "uncertified derivation steps: T1·two, T1·three"
-    assert v.details["derivation"] == [{"step": s.name, "claim": "T1", "certificate": s.certificate.summary()}
+    assert v.details["derivation"] == [{"step": s.name, "claim": "T1", "certificate": s.certificate.summary(),
+                                        "holds": s.holds, "equation": s.latex(), "markdown": s._repr_markdown_()}
                                        for s in derivation.steps]
     assert [d["certificate"].split()[0] for d in v.details["derivation"]] == ["certified", "FAILED", "FAILED"]
 

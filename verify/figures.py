@@ -6,13 +6,13 @@ A figure spec is a plain dict, JSON-safe so that it can live in ``report.json``:
      "x": [16, 64, ...], "series": {"squared": [3, 3, ...], "bound C": [3, 3, ...]},
      "logx": True}
 
-Files are written atomically (temporary file, then rename) under the output folder.
+Files are written atomically (temporary file, then rename), with ordinary permissions, under the output folder.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from verify.files import atomic_target
 
 
 def draw(spec: dict, path: Path) -> Path:
@@ -36,12 +36,9 @@ def draw(spec: dict, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        with atomic_target(path) as tmp:
+            fig.savefig(tmp, format="png")
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
     return path

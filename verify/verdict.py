@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 class CheckError(RuntimeError):
     """A check that could not judge its claim (e.g. a negative control that ran on no instance).
 
-    Not a failed claim but a broken check: the campaign reports it as a failing verdict naming the error.
+    Not a failed claim but a broken check: the campaign reports the claim with status "error" (exit
+    status 3), never as disproved.
     """
 
 
@@ -26,6 +27,9 @@ class Verdict:
     seed: int
     reason: str = ""
     details: dict = field(default_factory=dict)
+    #: what ``worst_error`` and ``tolerance`` measure ("relative error", "z-score", "rank excess", …)
+    #: (descriptive only: not compared by ``==``)
+    measure: str = field(default="", compare=False)
 
     def __bool__(self) -> bool:
         return self.passed
@@ -43,14 +47,21 @@ class Verdict:
         return out
 
 
-def judge(claim: str, errors, tolerance: float, seed: int, *, what: str = "error", details: dict | None = None) -> Verdict:
-    """A Verdict from per-instance errors: passes when every error is finite and <= tolerance."""
+def judge(claim: str, errors, tolerance: float, seed: int, *, what: str = "error", details: dict | None = None,
+          measure: str | None = None) -> Verdict:
+    """A Verdict from per-instance errors: passes when every error is finite and <= tolerance.
+
+    ``what`` names the error in the failure reason; ``measure`` (default: ``what``, and "relative error"
+    for the plain "error", every tolerance of ``verify.TOL`` being relative) says what kind of figure the
+    worst error is, for the report's tables.
+    """
+    measure = measure or ("relative error" if what == "error" else what)
     errors = [float(e) for e in errors]
     if not errors:
-        return Verdict(claim, False, 0, math.inf, tolerance, seed, "no instances were checked", details or {})
+        return Verdict(claim, False, 0, math.inf, tolerance, seed, "no instances were checked", details or {}, measure)
     worst = max(errors, key=lambda e: math.inf if not math.isfinite(e) else e)
     worst = worst if math.isfinite(worst) else math.inf
     passed = worst <= tolerance
     failing = sum(1 for e in errors if not e <= tolerance)
     reason = "" if passed else f"{what} {worst:.3g} > {tolerance:.3g} on {failing} of {len(errors)} instances"
-    return Verdict(claim, passed, len(errors), worst, tolerance, seed, reason, details or {})
+    return Verdict(claim, passed, len(errors), worst, tolerance, seed, reason, details or {}, measure)

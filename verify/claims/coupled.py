@@ -4,11 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 import theory
-from theory.certify import Derivation
 from theory.coupled import derive_coupled, rank_bound
 from verify import instances
 from verify.claims import Claim, Context, register
-from verify.claims.common import combine
+from verify.claims.common import combine, own_steps
 from verify.coupled import coupled_flow, fixed_feature_flow, integrate_coupled_flow
 from verify.experiments import tracking_errors, two_layer_kernel_ranks
 from verify.linalg import confirmed_rank, relative_error
@@ -78,9 +77,7 @@ def check(ctx: Context):
     controls = {"mu = 0: K keeps more than C directions": _no_decay_control(ctx),
                 "a perturbed stationary point (Φ + 1e-4‖Φ‖Δ) is not stationary": _perturbed_state(ctx),
                 "the C − 1 bound for the squared loss (columns of G do not sum to 0)": _wrong_bound(ctx)}
-    derivations = [derive_coupled(make(1 if name == "logistic" else 2)) for name, make, _ in LOSSES]
-    merged = Derivation()  # a real Derivation: combine() reads .certified and .claim as well as .steps
-    merged.claim, merged.steps = "T5", tuple(s for d in derivations for s in d.steps if s.claim == "T5")
+    merged = {name: own_steps(derive_coupled(make(1 if name == "logistic" else 2)), "T5") for name, make, _ in LOSSES}
     networks = {
         "fixed-feature network, GD vs integrated coupled flow (error should halve with the step)":
             tracking_errors(ctx.seed),
