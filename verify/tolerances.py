@@ -49,6 +49,9 @@ class Tolerances:
     threshold_margin: float = 0.05
     #: integrator error along trajectories (solve_ivp rtol); trajectory checks use 100× this
     integration: float = 1e-10
+    #: Lanczos (``scipy.sparse.linalg.eigsh``) convergence tolerance for the top Hessian eigenpairs (T10),
+    #: relative to the eigenvalues
+    lanczos: float = 1e-8
     #: closed-form t(κ) against a numerically integrated mode
     closed_form_time: float = 1e-7
     #: numerical rank: singular values above rank_rtol · σ_max count
