@@ -117,6 +117,22 @@ def test_sgd_trains_and_records():
     assert np.array_equal(again.kernels, record.kernels)  # seeded
 
 
+def test_objective_tracked_at_every_step():
+    """step_objectives[k] = L(θ_k) for k = 0..steps, the recorded objectives among them; increases() counts rises."""
+    model, X, Y = _instance("two-relu", n=8)
+    record = train(model, LOSSES["squared"], X, Y, steps=40, lr=0.05, record_every=10, track_objective=True)
+    assert record.step_objectives.shape == (41,)
+    assert np.allclose(record.step_objectives[record.steps], record.losses, rtol=1e-13)
+    assert record.increases() == int(np.sum(np.diff(record.step_objectives) > 0))
+    # η·λ_max(θ_0) ≈ 2.8: the objective rises on some steps
+    unstable = train(model, LOSSES["squared"], X, Y, steps=40, lr=0.25, track_objective=True)
+    assert unstable.increases() > 0
+    with pytest.raises(ValueError, match="track_objective=True"):
+        train(model, LOSSES["squared"], X, Y, steps=2, lr=0.05).increases()
+    with pytest.raises(TypeError, match="track_objective must be"):
+        train(model, LOSSES["squared"], X, Y, steps=2, lr=0.05, track_objective=1)
+
+
 def _ufm_problem(mu):
     rng = np.random.default_rng(11)
     n, m, lam = 8, 10, 0.3

@@ -327,6 +327,14 @@ class TrainingRecord:
     lr: float
     #: what ``observe(model)`` returned at each recorded step (empty without ``observe``)
     observations: tuple = ()
+    #: the full objective L(θ_k) after every step k = 0..steps (``track_objective=True``; else None)
+    step_objectives: np.ndarray | None = None
+
+    def increases(self) -> int:
+        """#{k ≥ 1: L(θ_k) > L(θ_{k−1})}, the steps that raised the objective (needs ``step_objectives``)."""
+        if self.step_objectives is None:
+            raise ValueError("step_objectives were not recorded: train with track_objective=True")
+        return int(np.sum(np.diff(self.step_objectives) > 0))
 
 
 def _count(name, value, low, high=None) -> int:
@@ -347,7 +355,7 @@ def _recorded_steps(steps: int, record_every: int | None) -> np.ndarray:
 
 
 def train(model: _Model, loss, X, Y, *, steps: int, lr: float, batch_size: int | None = None, seed: int = 0,
-          record_every: int | None = None, observe=None) -> TrainingRecord:
+          record_every: int | None = None, observe=None, track_objective: bool = False) -> TrainingRecord:
     """Gradient descent θ ← θ − η ∇L on L = Σ_i ℓ(f_i, y_i) + Σ (decay/2)‖θ‖².
 
     ``batch_size=None``: full batch. Otherwise each step draws a minibatch B of ``batch_size`` samples
@@ -358,7 +366,9 @@ def train(model: _Model, loss, X, Y, *, steps: int, lr: float, batch_size: int |
     ``batch_size`` in 1..n. Records at steps 0, ``record_every``, 2·``record_every``, … and at the last
     step (only first and last when ``record_every`` is None); ``observe(model)``, if given, is called at
     each recorded step and its results kept in ``observations``. Returns a :class:`TrainingRecord`
-    with the trained model. FloatingPointError if the iteration diverges (η too large).
+    with the trained model. ``track_objective=True`` also evaluates the full objective L(θ_k) after every
+    step (one more forward pass per step) into ``step_objectives``. FloatingPointError if the iteration
+    diverges (η too large).
     """
     if not isinstance(model, _Model):
         raise TypeError(f"model must be a UFM, FixedFeatures or TwoLayer, got {type(model).__name__}")
@@ -378,6 +388,13 @@ def train(model: _Model, loss, X, Y, *, steps: int, lr: float, batch_size: int |
     if observe is not None and not callable(observe):
         raise TypeError(f"observe must be callable as observe(model), got {type(observe).__name__}")
     observations = []
+    if not isinstance(track_objective, bool):
+        raise TypeError(f"track_objective must be True or False, got {type(track_objective).__name__}")
+    every_step = []
+
+    def objective(current):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return total(current.W @ current._forward(Xv)[0], Y) + current.decay_penalty()
 
     def record(current, step=0):
         Phi = current._forward(Xv)[0]
@@ -393,6 +410,8 @@ def train(model: _Model, loss, X, Y, *, steps: int, lr: float, batch_size: int |
         value, K = record(model)
         losses.append(value)
         kernels.append(K)
+    if track_objective:
+        every_step.append(objective(model))
     next_mark = 1
     for step in range(1, steps + 1):
         if batch_size is None or batch_size == n:
@@ -402,13 +421,19 @@ def train(model: _Model, loss, X, Y, *, steps: int, lr: float, batch_size: int |
             data = model._data_gradient(grad, Xv, Y, batch, n / batch_size)
         update = model._add_decay(data)
         model = model._stepped({name: getattr(model, name) - lr * g for name, g in update.items()})
+        if track_objective:
+            every_step.append(objective(model))
+            if not np.isfinite(every_step[-1]):
+                raise FloatingPointError(f"training diverged at step {step} (objective {every_step[-1]}); "
+                                         f"lower lr = {lr:g}")
         if step == marks[next_mark]:
             with np.errstate(over="ignore", invalid="ignore"):
                 value, K = record(model, step)
             losses.append(value)
             kernels.append(K)
             next_mark += 1
-    return TrainingRecord(marks, np.array(losses), np.stack(kernels), model, batch_size, lr, tuple(observations))
+    return TrainingRecord(marks, np.array(losses), np.stack(kernels), model, batch_size, lr, tuple(observations),
+                          np.array(every_step) if track_objective else None)
 
 
 def draw_batch(rng: np.random.Generator, n: int, batch_size: int, *, replacement: bool = False) -> np.ndarray:
