@@ -7,6 +7,9 @@ integer labels (n,) in 0..C−1; :func:`register_loader` adds one, :func:`load` 
 - ``"digits"``: scikit-learn's digits (1797 × 64, 10 classes, shipped with scikit-learn, no download).
   scikit-learn is an optional extra (``pip install 'kernel-flows[data]'``; the ``test`` extra includes
   it); without it loading raises an ImportError naming the extra.
+- ``"iris"`` (150 × 4, 3 classes), ``"wine"`` (178 × 13, 3 classes), ``"breast-cancer"`` (569 × 30,
+  2 classes): scikit-learn's other bundled tabular sets (no download), same optional extra; features on
+  very different scales, so use :meth:`Dataset.standardised`.
 - ``"gaussian-mixture"``: 10 balanced Gaussian classes in 64 dimensions (unit covariance, means at
   distance 3 along random directions), the synthetic twin of digits.
 
@@ -59,10 +62,28 @@ class Dataset:
     def normalised(self, reference: Dataset | None = None) -> Dataset:
         """Inputs centred and scaled to mean squared norm 1, with the statistics of ``reference``
         (default: this data set) so that held-out data get the training set's transform."""
+        _check_reference(reference, self.X.shape[0])
         ref = self if reference is None else reference
         centre = ref.X.mean(axis=1, keepdims=True)
         scale = np.sqrt(np.mean(np.sum((ref.X - centre) ** 2, axis=0)))
         return Dataset(self.name, (self.X - centre) / scale, self.labels, self.C)
+
+    def standardised(self, reference: Dataset | None = None) -> Dataset:
+        """Every input feature centred and scaled to unit variance, x_k ← (x_k − mean_k)/std_k, with the
+        statistics of ``reference`` (default: this data set); a constant feature is only centred. The mean
+        squared norm of an input becomes d (the number of non-constant features)."""
+        _check_reference(reference, self.X.shape[0])
+        ref = self if reference is None else reference
+        centre = ref.X.mean(axis=1, keepdims=True)
+        spread = ref.X.std(axis=1, keepdims=True)
+        spread[spread == 0] = 1.0
+        return Dataset(self.name, (self.X - centre) / spread, self.labels, self.C)
+
+
+def _check_reference(reference, d: int):
+    if reference is not None and (not isinstance(reference, Dataset) or reference.X.shape[0] != d):
+        raise ValueError(f"reference must be a Dataset with {d} input features (rows of X), got "
+                         f"{type(reference).__name__ if not isinstance(reference, Dataset) else reference.X.shape}")
 
 
 def from_arrays(X, labels, name: str = "arrays") -> Dataset:
@@ -122,6 +143,29 @@ def load_digits(n: int | None = None, seed: int = 0):
     return images.reshape(len(labels), -1).T.copy(), labels.copy(), images.copy()
 
 
+#: scikit-learn loader function of each bundled tabular data set
+TABULAR = {"iris": "load_iris", "wine": "load_wine", "breast-cancer": "load_breast_cancer"}
+
+
+def load_tabular(name: str, n: int | None = None, seed: int = 0):
+    """(X, labels) of scikit-learn's bundled ``name`` (a key of :data:`TABULAR`): X d × n, raw features;
+    n samples drawn without replacement (all when n is None)."""
+    if name not in TABULAR:
+        raise ValueError(f"name must be one of {sorted(TABULAR)}, got {name!r}")
+    try:
+        import sklearn.datasets
+    except ImportError as exc:  # optional dependency
+        raise ImportError(f"the {name} data need scikit-learn: pip install 'kernel-flows[data]'") from exc
+    bunch = getattr(sklearn.datasets, TABULAR[name])()
+    X, labels = np.asarray(bunch.data, dtype=float), np.asarray(bunch.target)
+    if n is not None:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= len(labels):
+            raise ValueError(f"n must be an int in 1..{len(labels)} (the size of {name}), got {n!r}")
+        pick = np.sort(np.random.default_rng(seed).choice(len(labels), size=n, replace=False))
+        X, labels = X[pick], labels[pick]
+    return X.T.copy(), labels.copy()
+
+
 def shifted(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
     """The image moved by (dx, dy) pixels, zero-filled (an augmentation)."""
     out = np.zeros_like(image)
@@ -152,3 +196,5 @@ def augmentation_graph(images: np.ndarray, k: int, shifts=((0, 0), (1, 0), (-1, 
 
 register_loader("digits", lambda n, seed: load_digits(n, seed)[:2])
 register_loader("gaussian-mixture", _gaussian_mixture)
+for _name in TABULAR:
+    register_loader(_name, lambda n, seed, _name=_name: load_tabular(_name, n, seed))
