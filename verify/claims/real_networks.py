@@ -1,11 +1,15 @@
 """T10 — real networks: where the theory holds and where it stops (digits and Gaussian mixtures).
 
-The claim passes when its instruments are sound — the collapse metrics on an exact simplex frame,
-Hessian-vector products against second differences of the objective, Lanczos against the dense
-Hessian, and GD on the fixed-feature model tracking the coupled flow at first order on the data —
-each with a negative control the same check rejects. What trained two-layer networks do (kernel
-rank, neural collapse, Hessian and gradient-noise outliers) is reported as findings with rules fixed
-in advance (:mod:`verify.findings`), never as a pass or a fail.
+The claim passes when its instruments are sound — the collapse metrics on an exact simplex frame;
+exact Hessian-vector products (R-operator) on a trained ReLU network against the dense Hessian built
+from finite differences that keep the activation pattern, their linearity and symmetry, vᵀHv against
+second differences of the objective, Lanczos against the dense Hessian; and GD on the fixed-feature
+model tracking the coupled flow at first order on the data — each with a negative control the same
+check rejects (the former finite-difference product, whose step crosses ReLU kinks, among them).
+Every training run uses η = STEP_FRACTION/λ_max(∇²L(θ_0)) and reports η·λ_max along training.
+What trained two-layer networks do (kernel rank, neural collapse, Hessian and gradient-noise
+outliers, whether GD stays in the gradient-flow regime) is reported as findings with rules fixed in
+advance (:mod:`verify.findings`), never as a pass or a fail.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from verify.claims.common import combine
 from verify.claims.ssl import digits_available
 from verify.collapse import collapse_metrics
 from verify.networks import TwoLayer
-from verify.real_networks import hessian_study, tracking_study, training_study
+from verify.real_networks import STEP_FRACTION, hessian_study, tracking_study, training_study
 from verify.tolerances import TOL
 from verify.verdict import judge
 
@@ -51,36 +55,85 @@ def collapse_instrument(ctx: Context):
     return exact, control
 
 
-def hessian_instruments(ctx: Context, data):
-    """vᵀHv from the Hessian-vector product against second differences of the objective, Richardson-extrapolated
-    (and, as the control,
-    the same product without the decay term); Lanczos top eigenvalues against the dense Hessian's."""
+def trained_relu_network(ctx: Context):
+    """A small two-layer ReLU network trained by GD (η = STEP_FRACTION/λ_max(θ_0)) on a Gaussian mixture until
+    some pre-activations sit near their kinks (weight decay drives unused units towards 0): the Hessian
+    instruments are checked where a kink-crossing finite difference goes wrong. Returns (model, loss, data)."""
     import theory
+    from verify.instances import gaussian_mixture
+    from verify.networks import train
+    from verify.real_networks import step_size
 
     rng = ctx.rng(110)
-    small = data.subset(np.arange(min(data.n, 30)))
-    model = TwoLayer.random(rng, small.X.shape[0], 6, small.C, 0.5, 0.5, "linear")
+    X, Y = gaussian_mixture(rng, 60, 4, 16)
+    small = datasets.from_arrays(X, np.argmax(Y, axis=0), "mixture C=4").normalised()
     loss = theory.losses.squared(small.C)
+    model = TwoLayer.random(rng, 16, 16, small.C, 1.0, 1.0, "relu")
+    lr, _ = step_size(model, loss, small, seed=ctx.seed)
+    return train(model, loss, small.X, small.Y, steps=3000, lr=lr).model, loss, small
+
+
+def hessian_instruments(ctx: Context):
+    """The exact Hessian-vector product (R-operator) on a trained ReLU network against the dense Hessian built
+    column by column from pattern-preserving finite differences of the gradient (control: the former
+    finite-difference product, whose step crosses ReLU kinks); its linearity (control: the same finite
+    difference); vᵀHv against second differences of the objective on a linear network (control: the product
+    without the decay term); Lanczos top eigenvalues against the dense Hessian's."""
+    import theory
+
+    model, loss, small = trained_relu_network(ctx)
+    reference = hessian.finite_difference_hessian(model, loss, small.X, small.Y)
+    operator = hessian.HessianOperator(model, loss, small.X, small.Y)
+    rng = ctx.rng(111)
     theta = hessian.flatten(model)
+    exact, crossing, linear, nonlinear, symmetry = [], [], [], [], []
+    for _ in range(3):
+        u, w = rng.standard_normal(theta.size), rng.standard_normal(theta.size)
+        expected = reference @ u
+        Hu, Hw, Huw = operator.matvec(u), operator.matvec(w), operator.matvec(u + w)
+        exact.append(np.linalg.norm(Hu - expected) / np.linalg.norm(expected))
+        old = [hessian.finite_difference_hvp(model, loss, small.X, small.Y, x) for x in (u, w, u + w)]
+        crossing.append(np.linalg.norm(old[0] - expected) / np.linalg.norm(expected))
+        linear.append(np.linalg.norm(Huw - Hu - Hw) / np.linalg.norm(Huw))
+        nonlinear.append(np.linalg.norm(old[2] - old[0] - old[1]) / np.linalg.norm(old[2]))
+        symmetry.append(abs(u @ Hw - w @ Hu) / (np.linalg.norm(u) * np.linalg.norm(Hw)))
+    hvp = judge("T10", exact, TOL.finite_differences, ctx.seed,
+                what="‖Hv − H_fd v‖/‖H_fd v‖ (exact product against the pattern-preserving dense Hessian)")
+    hvp_control = judge("T10", crossing, TOL.finite_differences, ctx.seed,
+                        what="the same error of the finite-difference product with step 1e-5·‖θ‖")
+    linearity = judge("T10", linear + symmetry, TOL.round_off, ctx.seed,
+                      what="‖H(u+w) − Hu − Hw‖/‖H(u+w)‖ and |uᵀHw − wᵀHu|/(‖u‖‖Hw‖)")
+    linearity_control = judge("T10", nonlinear, TOL.round_off, ctx.seed,
+                              what="‖H(u+w) − Hu − Hw‖/‖H(u+w)‖ of the finite-difference product")
+
+    smooth = TwoLayer.random(rng, small.X.shape[0], 6, small.C, 0.5, 0.5, "linear")
+    squared = theory.losses.squared(small.C)
+    theta = hessian.flatten(smooth)
     errors, wrong = [], []
+    objective = lambda t: hessian.unflatten(smooth, t).objective(squared, small.X, small.Y)  # noqa: E731
+    centre = objective(theta)
     for _ in range(3):
         v = rng.standard_normal(theta.size)
         h = 1e-3 * np.linalg.norm(theta) / np.linalg.norm(v)
-        objective = lambda t: hessian.unflatten(model, t).objective(loss, small.X, small.Y)  # noqa: E731
-        centre = objective(theta)
-        difference = lambda h: (objective(theta + h * v) - 2 * centre + objective(theta - h * v)) / h ** 2  # noqa: E731
+        difference = lambda h, v=v: (objective(theta + h * v) - 2 * centre  # noqa: E731
+                                     + objective(theta - h * v)) / h ** 2
         second = (4 * difference(h / 2) - difference(h)) / 3  # Richardson: O(h⁴)
-        Hv = hessian.hessian_vector_product(model, loss, small.X, small.Y, v)
+        Hv = hessian.hessian_vector_product(smooth, squared, small.X, small.Y, v)
         errors.append(abs(v @ Hv - second) / abs(second))
         wrong.append(abs(v @ Hv - 0.5 * (v @ v) - second) / abs(second))  # decay 0.5 on every layer dropped
-    hvp = judge("T10", errors, TOL.finite_differences, ctx.seed, what="vᵀHv against second differences")
-    hvp_control = judge("T10", wrong, TOL.finite_differences, ctx.seed, what="vᵀHv without decay")
+    second = judge("T10", errors, TOL.finite_differences, ctx.seed, what="vᵀHv against second differences")
+    second_control = judge("T10", wrong, TOL.finite_differences, ctx.seed, what="vᵀHv without decay")
+
     dense = np.linalg.eigvalsh(hessian.dense_hessian(model, loss, small.X, small.Y))[::-1]
     k = 2 * small.C
     top, _ = hessian.top_hessian_eigenpairs(model, loss, small.X, small.Y, k, seed=ctx.seed)
     lanczos = judge("T10", [np.max(np.abs(top - dense[:k])) / abs(dense[0])], TOL.closed_form_vs_solver, ctx.seed,
-                    what="Lanczos against dense eigenvalues")
-    return hvp, hvp_control, lanczos
+                    what="Lanczos against the dense eigenvalues")
+    near = int(np.sum(np.abs(model.A @ small.X + model.b[:, None]) < 1e-6))
+    figures = {"exact product error": max(exact), "finite-difference product error": max(crossing),
+               "exact product linearity defect": max(linear), "finite-difference linearity defect": max(nonlinear),
+               "pre-activations within 1e-6 of a kink": near}
+    return (hvp, hvp_control, linearity, linearity_control, second, second_control, lanczos), figures
 
 
 def tracking(ctx: Context, data):
@@ -98,17 +151,23 @@ def tracking(ctx: Context, data):
     return verdict, control, rows
 
 
+#: flow time t = η·(number of steps) of every training run: the horizon the former rule η = 1/n reached
+#: (1500 steps on n = 300 digits, 300 on n = 60); with the step set by the curvature, a fixed number of
+#: steps would end each run at a different point of the flow
+HORIZON = 5.0
+
+
 def network_runs(ctx: Context, data, mixture):
-    """The training runs of the profile: (data, keyword arguments) pairs."""
-    steps = ctx.pick(300, 1500)
+    """The training runs of the profile: (data, keyword arguments) pairs, each to flow time HORIZON."""
     widths = ctx.pick((32,), (256, 1024, 4096))
-    runs = [(data, {"activation": a, "width": w, "steps": steps}) for w in widths for a in ("relu", "linear")]
+    length = {"horizon": HORIZON}
+    runs = [(data, {"activation": a, "width": w, **length}) for w in widths for a in ("relu", "linear")]
     if ctx.profile == "full":
-        runs += [(data, {"activation": "relu", "width": 256, "steps": steps, "decay": d, "batch_size": b})
+        runs += [(data, {"activation": "relu", "width": 256, "decay": d, "batch_size": b, **length})
                  for d in (0.3, 3.0) for b in (None, 32)]
-        runs += [(data, {"activation": "relu", "width": 256, "steps": steps, "batch_size": 32})]
-        runs += [(data, {"activation": "relu", "width": 256, "steps": steps, "loss": "cross-entropy"})]
-        runs += [(mixture(C), {"activation": "relu", "width": 256, "steps": steps}) for C in (2, 5)]
+        runs += [(data, {"activation": "relu", "width": 256, "batch_size": 32, **length})]
+        runs += [(data, {"activation": "relu", "width": 256, "loss": "cross-entropy", **length})]
+        runs += [(mixture(C), {"activation": "relu", "width": 256, **length}) for C in (2, 5)]
     return runs
 
 
@@ -122,7 +181,8 @@ def check(ctx: Context):
         return datasets.from_arrays(X, np.argmax(Y, axis=0), f"mixture C={C}").normalised()
 
     exact, collapse_control = collapse_instrument(ctx)
-    hvp, hvp_control, lanczos = hessian_instruments(ctx, data)
+    (hvp, hvp_control, linearity, linearity_control, second, second_control, lanczos), instrument = \
+        hessian_instruments(ctx)
     order, order_control, tracking_rows = tracking(ctx, data)
 
     studies = [training_study(d, seed=ctx.seed, **kw) for d, kw in network_runs(ctx, data, mixture)]
@@ -139,15 +199,26 @@ def check(ctx: Context):
                  "gradient overlap with top-C Hessian (1/8 of training)": h["gradient overlap top-C"],
                  "gradient-noise outliers": h["noise outliers"]} for hidden, h in curvature]
     details = {"data": data.name + ("" if data.name == "digits" else " (scikit-learn missing: digits skipped)"),
-               "learning rate": "η = 1/n (LR_SCALE / n)", "findings": found,
+               "learning rate": (f"η = {STEP_FRACTION:g}/λ_max(∇²L(θ_0)) (STEP_FRACTION), the top Hessian "
+                                 "eigenvalue at initialisation from exact Hessian-vector products (for "
+                                 "cross-entropy times c_0/(1/2), the room its loss curvature has to grow); every "
+                                 f"run to flow time t = η·steps = {HORIZON:g}; η·λ_max at every checkpoint and the "
+                                 "steps that raised the objective in the training runs"),
+               "Hessian instruments (trained ReLU network)": instrument, "findings": found,
                "training runs": [s["summary"] for s in studies], "fixed-feature tracking": tracking_rows,
                "curvature": outliers, "figures": figures(studies, curvature, data)}
     return combine("T10", ctx.seed, {"collapse metrics on a simplex frame": exact,
-                                     "Hessian-vector products vs second differences": hvp,
-                                     "Lanczos vs dense Hessian": lanczos,
+                                     "exact Hessian-vector products vs the pattern-preserving dense Hessian "
+                                     "(trained ReLU network)": hvp,
+                                     "Hessian-vector products are linear and symmetric": linearity,
+                                     "vᵀHv vs second differences of the objective (linear network)": second,
+                                     "Lanczos vs dense Hessian (trained ReLU network)": lanczos,
                                      "GD tracks the coupled flow at first order (data)": order},
                    controls={"collapse metrics of random features": collapse_control,
-                             "Hessian-vector products without the decay term": hvp_control,
+                             "finite-difference Hessian-vector products (step 1e-5·‖θ‖ crosses ReLU kinks)":
+                                 hvp_control,
+                             "linearity of the finite-difference products": linearity_control,
+                             "Hessian-vector products without the decay term": second_control,
                              "GD against the initial kernel instead of the flow": order_control},
                    details=details)
 
@@ -157,13 +228,13 @@ def figures(studies, curvature, data) -> list[dict]:
             and s["summary"]["training"] == "GD" and s["summary"]["loss"] == "squared"]
     smallest = min(s["summary"]["width"] for s in main)
     first = [s for s in main if s["summary"]["width"] == smallest]
-    x = first[0]["series"]["step"]
+    x = first[0]["series"]["flow time"]  # every run ends at t = HORIZON, with checkpoints at the same t
     floor = 1e-16
     out = [{"name": "trace-outside-top-C", "title": f"T10: {data.name}, width {smallest}: trace outside the top-C eigenspace",
-            "xlabel": "GD step", "ylabel": "fraction of tr K", "x": x, "logy": True,
+            "xlabel": "flow time t = η·step", "ylabel": "fraction of tr K", "x": x, "logy": True,
             "series": {s["summary"]["hidden"]: [max(v, floor) for v in s["series"]["outside top-C"]] for s in first}},
            {"name": "collapse", "title": f"T10: {data.name}, width {smallest}: NC1 = tr(Σ_W Σ_B⁺)/C over training",
-            "xlabel": "GD step", "ylabel": "NC1", "x": x, "logy": True,
+            "xlabel": "flow time t = η·step", "ylabel": "NC1", "x": x, "logy": True,
             "series": {s["summary"]["hidden"]: s["series"]["NC1"] for s in first}}]
     widths = sorted({s["summary"]["width"] for s in main})
     if len(widths) > 1:
@@ -191,5 +262,6 @@ register(Claim(
     "Trained two-layer networks (ReLU and linear hidden layer, GD and SGD, weight decay on all layers) on digits "
     "and Gaussian mixtures: does the last-layer kernel approach rank ≤ C, does neural collapse appear, are there "
     "≈ C Hessian and gradient-noise outliers, does GD follow the coupled flow? Answered by findings with fixed rules.",
-    "two-layer networks trained for a fixed horizon (η = 1/n), decay on every layer; instruments validated on exact cases",
+    "two-layer networks trained to a fixed flow time t = η·steps with η = STEP_FRACTION/λ_max(∇²L(θ_0)) (exact "
+    "Hessian-vector products), decay on every layer; instruments validated on exact cases",
     check, profiles=("full",)))
