@@ -49,6 +49,28 @@ def validate_problem(K, Y, lam, mu, *, psd: bool = False, mu_positive: bool = Fa
     return K, Y, lam, mu
 
 
+def label_scale(Y) -> float:
+    """A power of two 2^e near max|Y| (1 for Y = 0): dividing by it is exact, and Y/2^e has entries of order 1.
+
+    The kernel ODE is homogeneous in the labels: F(K, cY, λ, c²μ) = c²F(K, Y, λ, μ), D(K, cY, λ) = c²D(K, Y, λ).
+    Evaluating at Y/2^e and μ/4^e and scaling back by 4^e (exact) keeps YᵀY from overflowing.
+    Small labels are left as they are (scale 1): their products underflow only where they are negligible
+    against the decay term.
+    """
+    top = float(np.abs(Y).max())
+    return float(np.ldexp(1.0, np.frexp(top)[1] - 1)) if top > 1 else 1.0
+
+
+def _finite(what: str, value: np.ndarray, culprit: str, scale: float = 1.0) -> np.ndarray:
+    """``value`` × ``scale``, or OverflowError naming ``culprit`` when the product is not a finite float64."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = value * scale
+    if not np.all(np.isfinite(value)):
+        raise OverflowError(f"{culprit}: {what} overflows float64 (its true entries exceed 1.8e308); rescale the "
+                            f"problem (the flow is invariant under (K, Y, λ, μ, t) → (cK, cY, cλ, cμ, t/c))")
+    return value
+
+
 def kernel_ode_rhs(K, Y, lam, mu, *, backend: str = "numpy") -> np.ndarray:
     """dK/dt = K·D(K) + D(K)·K − 2μK with D(K) = λ(K + λI)⁻¹YᵀY(K + λI)⁻¹ (T2, squared loss).
 
@@ -57,17 +79,22 @@ def kernel_ode_rhs(K, Y, lam, mu, *, backend: str = "numpy") -> np.ndarray:
     """
     K, Y, lam, mu = validate_problem(K, Y, lam, mu)
     rhs = compiled_rhs(Y.shape[0], backend)
+    c = label_scale(Y)
+    Y, mu = Y / c, mu / c / c
     if backend == "cupy":
         import cupy  # optional extra; compiled_rhs has already said so if it is missing
 
-        return cupy.asnumpy(rhs(cupy.asarray(K), cupy.asarray(Y), lam, mu))
-    return rhs(K, Y, lam, mu)
+        value = cupy.asnumpy(rhs(cupy.asarray(K), cupy.asarray(Y), lam, mu))
+    else:
+        value = rhs(K, Y, lam, mu)
+    return _finite("dK/dt", value, "Y", c * c)
 
 
 def drive_operator(K, Y, lam) -> np.ndarray:
     """D(K) = λ(K + λI)⁻¹YᵀY(K + λI)⁻¹ = G*ᵀG*/λ, PSD with rank ≤ C."""
     K, Y, lam, _ = validate_problem(K, Y, lam, 0.0)
-    return compiled_drive(Y.shape[0])(K, Y, lam)
+    c = label_scale(Y)
+    return _finite("D(K)", compiled_drive(Y.shape[0])(K, Y / c, lam), "Y", c * c)
 
 
 #: complex step: Im F(K + ihE)/h is the directional derivative to rounding, with no cancellation
@@ -84,7 +111,9 @@ def kernel_ode_jacobian(K, Y, lam, mu) -> np.ndarray:
     symmetric matrices (the basis change is a similarity). Cost: N evaluations of F.
     """
     K, Y, lam, mu = validate_problem(K, Y, lam, mu)
-    return jacobian_unchecked(compiled_rhs(Y.shape[0]), K, Y, lam, mu)
+    c = label_scale(Y)
+    J = jacobian_unchecked(compiled_rhs(Y.shape[0]), K, Y / c, lam, mu / c / c)
+    return _finite("the Jacobian", J, "Y", c * c)
 
 
 def jacobian_unchecked(rhs, K: np.ndarray, *args) -> np.ndarray:

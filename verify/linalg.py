@@ -26,19 +26,37 @@ def relative_error(actual, expected) -> float:
         raise ValueError(f"shapes differ: {a.shape} vs {b.shape} (no broadcasting in comparisons)")
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         return float("inf")
-    scale = np.linalg.norm(b)
-    diff = np.linalg.norm(a - b)
-    return float(diff / scale) if scale > 0 else float(diff)
+    # both sides divided by one power of two near their largest entry: the norms cannot overflow
+    top = max(float(np.abs(a).max(initial=0.0)), float(np.abs(b).max(initial=0.0)))
+    unit = float(np.ldexp(1.0, np.frexp(top)[1] - 1)) if top > 0 else 1.0
+    scale = np.linalg.norm(b / unit)
+    diff = np.linalg.norm(a / unit - b / unit)
+    return float(diff / scale) if scale > 0 else float(diff * unit)
 
 
 def singular_values(M) -> np.ndarray:
-    return np.linalg.svd(matrix("M", M), compute_uv=False)
+    """σ(M), descending; OverflowError when the largest does not fit in float64 (entries near 1.8e308)."""
+    sv, scale = _scaled_singular_values(M)
+    with np.errstate(over="ignore"):
+        out = sv * scale
+    if not np.all(np.isfinite(out)):
+        raise OverflowError(f"M: its largest singular value ({sv[0]:.3g} × {scale:.3g}) overflows float64; "
+                            "scale M down (ranks and ratios of singular values do not depend on the scale)")
+    return out
+
+
+def _scaled_singular_values(M) -> tuple[np.ndarray, float]:
+    """σ(M/2^e) and 2^e ≈ max|M_ij| (an exact power of two): the SVD never sees an overflowing sum of squares."""
+    A = matrix("M", M)
+    top = float(np.abs(A).max())
+    scale = float(np.ldexp(1.0, np.frexp(top)[1] - 1)) if top > 0 else 1.0
+    return np.linalg.svd(A / scale, compute_uv=False), scale
 
 
 def numerical_rank(M, rtol: float = TOL.rank_rtol) -> int:
-    """#{σ_i > rtol · σ_max}: the rank up to relative threshold ``rtol`` (0 for the zero matrix)."""
+    """#{σ_i > rtol · σ_max}: the rank up to relative threshold ``rtol`` (0 for the zero matrix; any scale)."""
     rtol = positive("rtol", rtol)
-    sv = singular_values(M)
+    sv, _ = _scaled_singular_values(M)
     if sv[0] == 0:
         return 0
     return int(np.sum(sv > rtol * sv[0]))
@@ -46,7 +64,7 @@ def numerical_rank(M, rtol: float = TOL.rank_rtol) -> int:
 
 def rank_margin(M, rtol: float = TOL.rank_rtol) -> float:
     """Distance (in factors) from the threshold rtol·σ_max to the nearest singular value; ∞ if none near."""
-    sv = singular_values(M)
+    sv, _ = _scaled_singular_values(M)
     if sv[0] == 0:
         return float("inf")
     ratios = sv / (rtol * sv[0])

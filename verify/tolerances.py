@@ -19,10 +19,11 @@ class Tolerances:
     #: a candidate kernel ODE against central finite differences of the objective (step 1e-6;
     #: the true formula lands near 1e-9, a wrong one at O(1))
     finite_differences: float = 1e-7
-    #: steady state declared when ‖dK/dt‖_F / ‖K‖_F falls below this
+    #: steady state declared when the dimensionless residual ‖dK/dt‖_F / (2μ·max(‖K‖_F, floor)), an estimate of
+    #: ‖K − K∞‖/‖K‖, falls below this (verify.flows)
     steady_state: float = 1e-11
-    #: steady-state residual floor: ‖dK/dt‖ is measured against max(‖K‖, steady_state_floor·‖K0‖), so a
-    #: flow that decays to K∞ = 0 can converge. The T4 rank and range-inclusion measures use the same floor
+    #: steady-state residual floor: ‖dK/dt‖ is measured against max(‖K‖, steady_state_floor·scale), so a
+    #: flow that decays to K∞ = 0 can converge; scale = λ·min(‖K0/λ‖, max(1, κ∞/λ)), the scale the flow ends at. The T4 rank and range-inclusion measures use the same floor
     #: against the problem scale max(‖K0‖, largest κ∞): a K∞ below it is 0 as far as the steady-state
     #: criterion can tell, and its relative rank and ‖(D − μI)K‖/‖K‖ would only measure rounding noise
     #: (a decayed K∞ lands near 1e-25·‖K0‖; a filled mode κ∞ = λ(√(s/λμ) − 1) is far above the floor unless
@@ -47,6 +48,9 @@ class Tolerances:
     #: is neither clearly filled nor clearly empty (its κ is tiny, its relaxation slow): rank counts skip
     #: instances that have one, and say so
     threshold_margin: float = 0.05
+    #: a returned kernel is positive semidefinite: smallest eigenvalue ≥ −psd·max(n·max|K_ij|, floor) (decayed
+    #: modes end at integration noise of either sign; a wrong or diverged result is off at O(1))
+    psd: float = 1e-9
     #: integrator error along trajectories (solve_ivp rtol); trajectory checks use 100× this
     integration: float = 1e-10
     #: Lanczos (``scipy.sparse.linalg.eigsh``) convergence tolerance for the top Hessian eigenpairs (T10),
