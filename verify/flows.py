@@ -59,7 +59,10 @@ DENSE_JACOBIAN_LIMIT = 1000
 ESCAPE_SIZE = 1e-3
 #: smallest scaled decay μ̃ = λμ/‖Y‖₂² for which steady states are computed: below it the filled modes
 #: (κ̃ ≈ μ̃^(-1/2)) need ~1/μ̃ time units and K̃ + I is too ill-conditioned for the residual to reach tol
-MIN_SCALED_DECAY = 1e-12
+MIN_SCALED_DECAY = 1e-10
+#: rounding floor of the residual: r cannot fall below about eps·cond(K̃ + I) ≈ eps·(1 + κ̃), so the
+#: criterion is r < max(tol, RESIDUAL_NOISE·(1 + κ̃)) (≤ 2.2e-9 for μ̃ ≥ MIN_SCALED_DECAY, below TOL.law)
+RESIDUAL_NOISE = 100 * np.finfo(float).eps
 #: longest trajectory integrate_kernel_flow follows, in units of the fastest rate (‖Y‖₂²/λ + μ)⁻¹
 MAX_SCALED_TIME = 1e15
 METHODS = ("auto", "Radau", "BDF", "LSODA", "DOP853", "RK45")
@@ -255,6 +258,7 @@ def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: flo
     handoff = max(v.positive("handoff", handoff), tol)
     scaled = _Scaled.of(K0, Y, lam, mu)
     _resolvable(scaled, mu)
+    tol = _attainable(tol, scaled)
     if max_time is None:
         travel = abs(np.log(max(scaled.size, 1e-250) / max(1.0, scaled.law))) if np.isfinite(scaled.law) else 0.0
         max_time = (200.0 + travel) / mu if mu > 0 else 1e4
@@ -320,6 +324,11 @@ def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: flo
                            f"t = {scaled.time(time):.4g}); a mode sits too close to the threshold s = λμ")
 
 
+def _attainable(tol: float, scaled: _Scaled) -> float:
+    """``tol``, raised to the residual's rounding floor RESIDUAL_NOISE·(1 + κ̃) where that is larger."""
+    return max(tol, RESIDUAL_NOISE * (1.0 + scaled.law)) if np.isfinite(scaled.law) else tol
+
+
 def _resolvable(scaled: _Scaled, mu: float) -> None:
     if 0 < scaled.mu < MIN_SCALED_DECAY:
         raise ValueError(f"mu: λμ/‖Y‖₂² = {scaled.mu:.3g} is below {MIN_SCALED_DECAY:g}; the steady state (modes near "
@@ -360,7 +369,7 @@ def newton_steady_state(K_start, Y, lam, mu, *, tol: float = TOL.steady_state) -
     def residual(x):
         return _norm(f(0.0, x) * weights) / scaled.slowest / max(_norm(x * weights), floor, np.finfo(float).tiny)
 
-    root = _newton_polish(f, to_symmetric_coordinates(scaled.K0), v.positive("tol", tol), residual)
+    root = _newton_polish(f, to_symmetric_coordinates(scaled.K0), _attainable(v.positive("tol", tol), scaled), residual)
     if root is None:
         raise ConvergenceError("Newton–Krylov found no steady state near K_start")
     kernel = from_symmetric_coordinates(root, n) * lam
