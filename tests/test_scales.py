@@ -140,3 +140,58 @@ def test_ranks_and_errors_at_the_largest_floats():
     assert relative_error(np.array([1e300, 2e300]), np.array([1e300, -1e300])) == pytest.approx(np.sqrt(4.5))
     with pytest.raises(OverflowError, match="^M: its largest singular value"):
         singular_values(big)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# self-supervised flow (T8) and the feature flow
+
+
+def _ring_laplacian(n=6):
+    A = np.roll(np.eye(n), 1, axis=1) + np.roll(np.eye(n), -1, axis=1)
+    return np.diag(A.sum(1)) - A
+
+
+@pytest.mark.parametrize("c", [1e-200, 1e-50, 1.0, 1e50, 1e200])
+def test_ssl_steady_state_follows_the_scale_of_beta_and_eps(c):
+    """(K, β, ε) → (cK, cβ, cε): the steady state scales by c and is the T8 law at every c."""
+    from verify.ssl import ssl_filter_spectrum, ssl_steady_state
+
+    L = _ring_laplacian()
+    K = ssl_steady_state(L, 0.1, c * 1.0, c * 0.05)
+    law = np.sort(ssl_filter_spectrum(L, 0.1, c * 1.0, c * 0.05))
+    assert relative_error(np.sort(np.linalg.eigvalsh(K)), law) < TOL.law
+
+
+def test_ssl_steady_state_with_vanishing_eps_is_the_resolvent_law():
+    """ε = 1e-300 used to raise ZeroDivisionError: every mode fills, K∞ = β(L + μI)⁻¹ − εI."""
+    from verify.ssl import ssl_filter_spectrum, ssl_steady_state
+
+    L = _ring_laplacian()
+    K = ssl_steady_state(L, 0.1, 1.0, 1e-300)
+    assert relative_error(np.sort(np.linalg.eigvalsh(K)), np.sort(ssl_filter_spectrum(L, 0.1, 1.0, 1e-300))) < TOL.law
+
+
+@pytest.mark.parametrize("mu, beta", [(1e-300, 1.0), (1e-9, 1.0)])
+def test_ssl_steady_state_refuses_an_unresolvable_fill(mu, beta):
+    """μ = 1e-300 returned 5e10 for a law of 1e300: now an error names beta and the condition number."""
+    from verify.ssl import ssl_steady_state
+
+    with pytest.raises(ValueError, match=r"^beta: the steady state's K \+ εI would have condition"):
+        ssl_steady_state(_ring_laplacian(), mu, beta, 0.01)
+
+
+def test_ssl_steady_state_far_below_threshold_is_zero():
+    """μ = 1e300 (and β = 1e-300): every mode is empty, K∞ = 0 up to the floor."""
+    from verify.ssl import ssl_steady_state
+
+    for mu, beta in ((1e300, 1.0), (0.1, 1e-300)):
+        assert np.abs(ssl_steady_state(_ring_laplacian(), mu, beta, 0.01)).max() < 1e-9
+
+
+def test_feature_steady_state_without_decay_is_a_convergence_error():
+    """μ = 0 used to return eigenvalues down to −2.5e15 as 'rank 3'; labelled modes grow without bound."""
+    from verify.feature_flow import feature_steady_state
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(ConvergenceError, match="mu = 0"):
+        feature_steady_state(rng.standard_normal((5, 8)), np.eye(2)[:, rng.integers(0, 2, 8)], 0.3, 0.0)

@@ -27,7 +27,7 @@ from theory import notation as nt
 from theory.ssl import L as L_symbol, beta as beta_symbol, ell, eps as eps_symbol
 from verify import validation as v
 from verify.codegen import generate
-from verify.flows import ConvergenceError, _newton_polish, _weights
+from verify.flows import ConvergenceError, _check_kernels, _newton_polish, _weights
 from verify.kernel_ode import jacobian_unchecked, rightmost_jacobian_mode
 from verify.linalg import from_symmetric_coordinates, to_symmetric_coordinates
 from verify.tolerances import TOL
@@ -58,15 +58,55 @@ def ssl_filter_spectrum(L, mu, beta, eps) -> np.ndarray:
 
 def ssl_steady_state(L, mu, beta, eps, *, K0=None, seed: int = 0, tol: float = TOL.steady_state,
                      max_time: float | None = None) -> np.ndarray:
-    """K∞ of dK/dt = −(K∇E + ∇E K), ∇E = L + μI − β(K + εI)⁻¹, from K0 (default: a generic PSD kernel)."""
+    """K∞ of dK/dt = −(K∇E + ∇E K), ∇E = L + μI − β(K + εI)⁻¹, from K0 (default: a generic PSD kernel at the
+    problem's scale max(ε, β/(‖L‖₂ + μ))).
+
+    Solved in the flow's own units (‖L‖₂ + μ = 1, max(ε, β) = 1; two exact symmetries) and checked finite and
+    PSD; a problem whose K∞ + εI would have condition > SSL_MAX_CONDITION is refused with a ValueError naming
+    beta, and a breakdown of the integration (a K0 far from the law's scale) is a ConvergenceError."""
     L, mu, beta, eps = _validate(L, mu, beta, eps)
     n = L.shape[0]
-    if K0 is None:
+    default = K0 is None
+    if default:
         B = np.random.default_rng(seed).standard_normal((n + 2, n))
         K0 = B.T @ B / n
     K0 = v.kernel("K0", K0, psd=True)
     if K0.shape != L.shape:
         raise ValueError(f"K0 must be {n} × {n} like L, got {K0.shape}")
+    tol = v.positive("tol", tol)
+    # The flow's symmetries (K, β, ε) → (cK, cβ, cε) and (L, μ, β, t) → (aL, aμ, aβ, t/a): solve with
+    # ‖L‖₂ + μ = 1 and max(ε, β) = 1, so scales from 1e-300 to 1e300 meet one bounded problem, and map back.
+    top = max(np.abs(L).max(), mu)
+    ell_max = np.linalg.norm(L / top, 2) * top
+    a = ell_max + mu
+    c = max(eps, beta / a)
+    if default:  # a generic kernel at the problem's own scale
+        K0 = K0 * c
+    mu_s, beta_s, eps_s = mu / a, (beta / a) / c, eps / c
+    # condition of K∞ + εI: (β/μ) / max(β/(ℓ_max + μ), ε) (the constant mode, ℓ = 0, fills most)
+    condition = min((beta_s / mu_s) / eps_s, 1.0 / mu_s) if beta_s > 0 else 1.0
+    if condition > SSL_MAX_CONDITION:
+        raise ValueError(f"beta: the steady state's K + εI would have condition {condition:.3g} > "
+                         f"{SSL_MAX_CONDITION:g} (β/(εμ) = {(beta_s / mu_s) / eps_s:.3g}, (‖L‖ + μ)/μ = {1 / mu_s:.3g}), "
+                         "beyond float64 integration; lower beta or raise eps or mu (ssl_filter_spectrum gives the "
+                         "law without integration)")
+    if max_time is not None:
+        max_time = v.positive("max_time", max_time) * a
+    try:
+        kernel = _ssl_flow(L / a, mu_s, beta_s, eps_s, K0 / c, tol, max_time)
+    except (np.linalg.LinAlgError, ValueError) as exc:  # arguments are valid by now: the integration broke down
+        raise ConvergenceError(f"SSL flow: the integration broke down ({exc}) for K0 at {np.abs(K0).max():.3g} "
+                               f"against the law's scale {max(eps, beta / a):.3g}; start K0 nearer the law") from exc
+    return kernel * c
+
+
+#: largest condition of K∞ + εI for which SSL steady states are computed
+SSL_MAX_CONDITION = 1e6
+
+
+def _ssl_flow(L, mu, beta, eps, K0, tol, max_time):
+    """The SSL flow with ‖L‖₂ + μ = 1 and max(ε, β) = 1 (see ssl_steady_state)."""
+    n = L.shape[0]
     rhs = compiled_ssl()[0]
     weights = _weights(n)
 
@@ -74,14 +114,18 @@ def ssl_steady_state(L, mu, beta, eps, *, K0=None, seed: int = 0, tol: float = T
         return to_symmetric_coordinates(rhs(from_symmetric_coordinates(x, n), L, mu, beta, eps))
 
     def residual(x):
-        return np.linalg.norm(f(0, x) * weights) / max(np.linalg.norm(x * weights),
-                                                       TOL.steady_state_floor * np.linalg.norm(K0))
+        return np.linalg.norm(f(0, x) * weights) / max(np.linalg.norm(x * weights), floor)
+
+    fill = max(beta / mu - eps, 0.0)  # the law's largest κ
+    floor = TOL.steady_state_floor * max(min(np.linalg.norm(K0), max(fill, 1.0)) if fill > 0
+                                         else min(np.linalg.norm(K0), 1.0), 1e-250)
 
     small = n * (n + 1) // 2 <= 1000
     kwargs = {}
     if small:
         kwargs["jac"] = lambda _, x: jacobian_unchecked(rhs, from_symmetric_coordinates(x, n), L, mu, beta, eps)
-    max_time = v.positive("max_time", max_time if max_time is not None else 200.0 / mu)
+    if max_time is None:  # hundreds of decay times, plus the time to grow or decay from K0's scale
+        max_time = (200.0 + abs(np.log(max(np.linalg.norm(K0), 1e-250) / max(fill, eps)))) / mu
     margin = TOL.stability * 2 * (np.abs(L).sum(axis=1).max() + mu + beta / eps**2)
 
     def integrate(x0, t0, target):
@@ -105,7 +149,9 @@ def ssl_steady_state(L, mu, beta, eps, *, K0=None, seed: int = 0, tol: float = T
             x, time = integrate(x, time, tol)
     if residual(x) > tol * 1.01:
         raise ConvergenceError(f"SSL flow: ‖dK/dt‖/‖K‖ = {residual(x):.3g} > {tol:g} at t = {time:.4g}")
-    return from_symmetric_coordinates(x, n)
+    kernel = from_symmetric_coordinates(x, n)
+    _check_kernels("ssl_steady_state", kernel, floor)
+    return kernel
 
 
 def normalised_adjacency(A) -> np.ndarray:
