@@ -126,7 +126,10 @@ def _ssl_flow(L, mu, beta, eps, K0, tol, max_time):
         kwargs["jac"] = lambda _, x: jacobian_unchecked(rhs, from_symmetric_coordinates(x, n), L, mu, beta, eps)
     if max_time is None:  # hundreds of decay times, plus the time to grow or decay from K0's scale
         max_time = (200.0 + abs(np.log(max(np.linalg.norm(K0), 1e-250) / max(fill, eps)))) / mu
-    margin = TOL.stability * 2 * (np.abs(L).sum(axis=1).max() + mu + beta / eps**2)
+    def margin(K):
+        """TOL.stability × the Jacobian's scale at K: 2(‖L‖₁ + μ + β‖K‖/(λ_min(K) + ε)²) (the resolvent term)."""
+        low = max(np.linalg.eigvalsh(K)[0], 0.0) + eps
+        return TOL.stability * 2 * (np.abs(L).sum(axis=1).max() + mu + beta * max(np.abs(K).max(), eps) / low / low)
 
     def integrate(x0, t0, target):
         def reached(_, x):
@@ -142,8 +145,8 @@ def _ssl_flow(L, mu, beta, eps, K0, tol, max_time):
     x, time = integrate(to_symmetric_coordinates(K0), 0.0, max(tol, 1e-6))
     if residual(x) >= tol:
         polished = _newton_polish(lambda t, y: f(t, y), x, tol, residual)
-        if polished is not None and rightmost_jacobian_mode(rhs, from_symmetric_coordinates(polished, n), L, mu, beta,
-                                                            eps)[0] <= margin:
+        candidate = from_symmetric_coordinates(polished, n) if polished is not None else None
+        if polished is not None and rightmost_jacobian_mode(rhs, candidate, L, mu, beta, eps)[0] <= margin(candidate):
             x = polished
         else:
             x, time = integrate(x, time, tol)
