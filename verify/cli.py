@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from verify.files import write_atomically
+from verify.report import package_version
 
 #: output formats of ``kflow derive``
 FORMATS = ("text", "latex", "md")
@@ -67,15 +68,6 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("kernel-flows")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def _exit_codes_epilog() -> str:
     import textwrap
 
@@ -99,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     claims = ", ".join(theory.DERIVATIONS)
     parser = _Parser(prog="kflow", description="Symbolic-and-numeric verifier for task-driven kernel flows.",
                      epilog=_exit_codes_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"kflow (kernel-flows) {_version()}")
+    parser.add_argument("--version", action="version", version=f"kflow (kernel-flows) {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     derive = sub.add_parser("derive", help="print derivation steps and their certificates (one claim, or --all)")
     derive.add_argument("claim", nargs="?", default=None, help=f"claim id with a derivation ({claims}); default T2")
