@@ -44,6 +44,6 @@ def test_T1_gradient_steps_are_T1s_and_say_how_they_were_checked():
     d = theory.derive_gradients(squared(2))
     assert [s.claim for s in d.steps] == ["T1", "T1", "T1"]
     assert d.step("output gradient").certificate.identity == \
-        "∇_f ℓ against 60-digit central differences of ℓ (h = 1e-25)"
+        "∇_f ℓ against 120-digit central differences of ℓ (h = 1e-40)"
     assert d.step("readout gradient").certificate.identity == "∂L/∂W (matrix form) = entrywise derivative of L"
     assert d.step("feature gradient").certificate.identity == "∂L/∂Phi (matrix form) = entrywise derivative of L"

@@ -1,8 +1,9 @@
 """Losses the parser accepts run through the numeric code, or stop with a clear error — never a crash or a hang.
 
 Piecewise-smooth losses (max, min, abs) get their derivatives almost everywhere (DiracDelta terms, supported on
-the kinks, are 0); special functions come from SciPy. A loss whose gradient does not vanish at its minimum makes
-the coupled flow chatter at the kink: it stops with a ConvergenceError after a bounded number of evaluations.
+the kinks, are 0); special functions come from SciPy. ``parse`` refuses a loss whose gradient jumps; built directly
+from SymPy such a loss makes the coupled flow chatter at the kink, and it stops with a ConvergenceError after a
+bounded number of evaluations.
 The coupled flow reaches the zero minimiser (every label mode below threshold), which its scale-free stopping
 ratio alone never declared.
 """
@@ -11,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from theory.losses import parse
+from theory.loss_parser import parse_loss_text
+from theory.losses import Loss, parse
 from verify import coupled
 from verify.coupled import coupled_flow
 from verify.flows import ConvergenceError
@@ -20,6 +22,12 @@ from verify.loss_numeric import numeric_hessian, numeric_loss
 RNG = np.random.default_rng(0)
 F = RNG.standard_normal((1, 7)) * 2
 Y = np.sign(RNG.standard_normal((1, 7)))
+
+
+def _direct(text: str) -> Loss:
+    """The loss of ``text`` built without parse's continuity check (kinked losses, as an expert could build them)."""
+    base = Loss("direct", 1, 0)
+    return Loss("direct", 1, parse_loss_text(text, 1, base.f, base.y))
 
 
 def _finite_differences(loss, F, Y, h=1e-6):
@@ -36,7 +44,7 @@ def _finite_differences(loss, F, Y, h=1e-6):
 def test_piecewise_and_special_losses_have_numeric_gradients_and_hessians(text):
     """These crashed with NameError: DiracDelta (or a TypeError for erf); the gradient is the loss's own,
     checked by central differences away from the kinks (a wrong a.e. rule would be off at O(1))."""
-    loss = parse(text, 1)
+    loss = _direct(text)
     _, gradient = numeric_loss(loss)
     assert np.all(np.isfinite(numeric_hessian(loss)(F, Y)))
     np.testing.assert_allclose(gradient(F, Y), _finite_differences(loss, F, Y), rtol=1e-6, atol=1e-6)
@@ -60,7 +68,7 @@ def test_a_loss_with_a_kink_at_its_minimum_stops_with_a_clear_error(monkeypatch)
     monkeypatch.setattr(coupled, "MAX_EVALUATIONS", 5_000)
     Phi0, W0 = RNG.standard_normal((4, 7)), RNG.standard_normal((1, 4))
     with pytest.raises(ConvergenceError, match="gradient evaluations"):
-        coupled_flow(parse("max(abs(f1-y1), (f1-y1)**2)", 1), Phi0, W0, Y, 0.3, 0.1)
+        coupled_flow(_direct("max(abs(f1-y1), (f1-y1)**2)"), Phi0, W0, Y, 0.3, 0.1)
 
 
 def test_coupled_flow_reaches_the_zero_minimiser():
@@ -74,3 +82,20 @@ def test_coupled_flow_reaches_the_zero_minimiser():
     Phi0, W0 = RNG.standard_normal((4, 7)), RNG.standard_normal((1, 4))
     Phi, W = coupled_flow(squared(1), Phi0, W0, Yz, lam, mu)
     assert np.linalg.norm(Phi) < 1e-6 * np.linalg.norm(Phi0) and np.linalg.norm(W) < 1e-6 * np.linalg.norm(W0)
+
+
+@pytest.mark.parametrize("gap", [1e-2, 1e-4])
+def test_coupled_flow_reaches_a_mode_just_above_threshold_without_a_manual_max_time(gap):
+    """‖Y‖² = λμ(1 + gap): the mode relaxes at a rate ∝ gap and the flow alone stopped at max_time with a
+    ConvergenceError; Newton from where the flow stopped finds the minimiser, whose spectrum is the law's."""
+    from theory.losses import squared
+    from verify.linalg import relative_error
+    from verify.water_filling import water_filling_spectrum
+
+    rng = np.random.default_rng(0)
+    Yg = np.sign(rng.standard_normal((1, 7)))
+    Yg *= np.sqrt(1 + gap) / np.linalg.norm(Yg)
+    Phi, _ = coupled_flow(squared(1), rng.standard_normal((4, 7)), rng.standard_normal((1, 4)), Yg, 1.0, 1.0)
+    law = water_filling_spectrum(Yg, 1.0, 1.0)
+    assert law[0] > 0
+    assert relative_error(np.linalg.eigvalsh(Phi.T @ Phi)[::-1], law) < 1e-6

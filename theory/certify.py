@@ -35,6 +35,7 @@ from typing import NamedTuple
 
 import sympy as sp
 
+from theory import limits
 from theory import notation as nt
 
 #: digits used when an identity leaves the rationals; residues must be below 10**-(DIGITS - 10)
@@ -112,6 +113,8 @@ class Check:
     def run(self, lhs, rhs) -> Certificate:
         try:
             found = self.outcome(lhs, rhs)
+        except limits.SymbolicLimitError:
+            raise  # a resource limit is not a failed certificate: the caller must hear of it
         except Exception as exc:  # noqa: BLE001 - any failure to evaluate is a failed certificate
             found = Outcome(getattr(self, "identity", type(self).__name__), type(self).__name__, (), False,
                             f"could not be checked: {type(exc).__name__}: {exc}")
@@ -314,7 +317,7 @@ def compare(lhs, rhs, digits: int = DIGITS) -> tuple[bool, str, str]:
         return not bad, "exact evaluation with free parameters", (f"residue {bad[0]}" if bad else "")
     # each side at DIGITS before subtracting: Rational − Float is evaluated at the Float's own precision, so a
     # 15-digit ground truth would otherwise compare equal to an exact value it misses at 1e-16
-    a_n, b_n = [sp.N(e, DIGITS) for e in a], [sp.N(e, DIGITS) for e in b]
+    a_n, b_n = [sp.N(limits.check_evaluable(e), DIGITS) for e in a], [sp.N(limits.check_evaluable(e), DIGITS) for e in b]
     scale = max([1] + [abs(e) for e in a_n + b_n])
     worst = max(abs(x - y) for x, y in zip(a_n, b_n))
     ok = worst <= scale * sp.Float(10) ** (-(digits - 10))

@@ -25,10 +25,11 @@ from functools import lru_cache
 
 import sympy as sp
 
+from theory import limits
 from theory import notation as nt
 from theory.certify import (AgainstTruth, AllOf, Derivation, ExactRank, Identity, Predicate, Step, compare, rational,
                             rational_matrix, rational_orthogonal, standard_instance)
-from theory.gradients import (chain_rule_instances, derive_gradients, entrywise_truth, gradient_in, objective,
+from theory.gradients import (chain_rule_instances, derive_gradients, entrywise_truth, gradient_at, objective,
                               output_gradients, symbolic_matrix)
 from theory.kernel_ode import kernel_velocity
 from theory.losses import Loss
@@ -70,7 +71,7 @@ def entrywise_U_gradient(loss: Loss, v: dict) -> sp.Matrix:
     U, Psi = v[nt.U], v[nt.Psi]
     free = symbolic_matrix("u", *U.shape)
     L = objective(loss, v[nt.W], free * Psi, v[nt.Y], v[nt.lam], 0) + v[nt.mu] / 2 * sum(x**2 for x in free)
-    return sp.Matrix(*U.shape, gradient_in(L, free)).xreplace(dict(zip(free, U)))
+    return sp.Matrix(*U.shape, gradient_at(L, free, dict(zip(free, U))))
 
 
 class CoupledStationarity(Derivation):
@@ -257,4 +258,5 @@ def rank_bound(loss: Loss) -> int:
 @lru_cache(maxsize=None)
 def derive_coupled(loss: Loss) -> CoupledStationarity:
     """T5 for ``loss`` (any differentiable per-sample loss), certified and cached."""
-    return CoupledStationarity(loss)
+    with limits.time_limit(f"derive_coupled({loss.name})"):
+        return CoupledStationarity(loss)

@@ -42,7 +42,7 @@ import sympy as sp
 from theory import notation as nt
 from theory.certify import (AgainstTruth, AllOf, Certificate, Definition, Derivation, Identity, Predicate, Step,
                             SymbolicZero, compare, instances_at, rational, rational_matrix, rational_orthogonal)
-from theory.gradients import exact_optimal_readout, gradient_in, objective, symbolic_matrix
+from theory.gradients import exact_optimal_readout, gradient_at, objective, symbolic_matrix
 from theory.kernel_ode import derive_kernel_ode
 from theory.losses import squared
 from theory.matrix_algebra import from_scalar, to_scalar
@@ -237,7 +237,7 @@ class FixedFeatureCompression(Derivation):
         W = exact_optimal_readout(loss, v[nt.Phi], v[nt.Y], v[nt.lam])
         free = symbolic_matrix("u", *U.shape)
         L = objective(loss, W, free * Psi, v[nt.Y], v[nt.lam], 0) + v[nt.mu] / 2 * sum(x**2 for x in free)
-        U_dot = -sp.Matrix(*U.shape, gradient_in(L, free)).xreplace(dict(zip(free, U)))
+        U_dot = -sp.Matrix(*U.shape, gradient_at(L, free, dict(zip(free, U))))
         return U_dot.T * U + U.T * U_dot
 
     def _steady_state_check(self, loss, seed) -> Predicate:
@@ -267,7 +267,7 @@ class FixedFeatureCompression(Derivation):
                 wfree, ufree = symbolic_matrix("w", *W.shape), symbolic_matrix("u", *U.shape)
                 L = objective(loss, wfree, ufree * Psi, Y, 1, 0) + sum(x**2 for x in ufree) / 2
                 point = dict(zip(wfree, W)) | dict(zip(ufree, U))
-                grad = sp.Matrix([g.xreplace(point) for g in gradient_in(L, list(wfree) + list(ufree))])
+                grad = sp.Matrix(gradient_at(L, list(wfree) + list(ufree), point))
                 ok, _, detail = compare(grad, sp.zeros(*grad.shape))
                 if not ok:
                     return False, trials, f"∂L/∂(W, U) ≠ 0 at {label}: {detail}"

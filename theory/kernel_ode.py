@@ -23,6 +23,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from theory import limits
 from theory import notation as nt
 from theory.certify import AgainstTruth, AllOf, Derivation, ExactRank, Identity, Step, instances_at, rational_matrix
 from theory.gradients import derive_gradients, entrywise_gradient, exact_optimal_readout
@@ -118,4 +119,5 @@ class KernelODE(Derivation):
 @lru_cache(maxsize=None)
 def derive_kernel_ode(loss: Loss) -> KernelODE:
     """T2 for ``loss``: the kernel ODE with every step certified (cached per loss)."""
-    return KernelODE(loss)
+    with limits.time_limit(f"derive_kernel_ode({loss.name})"):
+        return KernelODE(loss)

@@ -22,6 +22,8 @@ import tokenize
 
 import sympy as sp
 
+from theory import limits
+
 MAX_LENGTH = 2000
 MAX_DEPTH = 50  # nesting of parentheses, calls, signs and exponents (deeper would overflow Python's stack)
 MAX_NUMBER_BITS = 1024  # every numerator and denominator stays below 2**1024 (about 1e308): "9**9**9" would hang SymPy
@@ -198,15 +200,17 @@ def parse_loss_text(text: str, C: int, f=None, y=None) -> sp.Expr:
         raise TypeError(f"loss text must be a str, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
         raise ValueError(f"loss text is longer than {MAX_LENGTH} characters")
-    if isinstance(C, bool) or not isinstance(C, int) or C < 1:
-        raise ValueError(f"C must be a positive int, got {C!r}")
+    limits.check_outputs(C)
     f = f if f is not None else sp.symbols(f"f1:{C + 1}", real=True)
     y = y if y is not None else sp.symbols(f"y1:{C + 1}", real=True)
     symbols = {str(s): s for s in (*f, *y)}
-    expr = _Parser(_tokens(text, C, symbols), symbols).parse()
+    try:
+        expr = _Parser(_tokens(text, C, symbols), symbols).parse()
+    except RecursionError:
+        raise limits.SymbolicLimitError("loss text: nested too deeply for SymPy to build") from None
     if isinstance(expr, sp.Expr) and expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
         raise ValueError(f"loss text must be a finite real expression; it simplifies to {expr} "
                          "(division by zero, log(0) or the square root of a negative number?)")
     if not isinstance(expr, sp.Expr) or not expr.free_symbols & set(f):
         raise ValueError(f"loss text must depend on the outputs f1..f{C}; got {expr}")
-    return expr
+    return limits.check_size(expr, f)

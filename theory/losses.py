@@ -21,13 +21,13 @@ from functools import cached_property, lru_cache
 import mpmath
 import sympy as sp
 
+from theory import limits
+from theory.kinks import gradient_jump
 from theory.loss_parser import parse_loss_text
 
 
 def _check_outputs(C, name: str = "C") -> int:
-    if isinstance(C, bool) or not isinstance(C, int) or C < 1:
-        raise ValueError(f"{name} must be a positive int (number of outputs), got {C!r}")
-    return C
+    return limits.check_outputs(C, name)
 
 
 @dataclass(frozen=True)
@@ -59,17 +59,27 @@ class Loss:
         return self.expr.xreplace(dict(zip(self.f, f)) | dict(zip(self.y, y)))
 
     def convexity(self) -> Convexity:
-        """Convexity in f, derived from the Hessian (see :class:`Convexity`); cached per loss."""
-        return _cached_convexity(self)
+        """Convexity in f, derived from the Hessian (see :class:`Convexity`); cached per loss.
+        SymbolicLimitError beyond :data:`theory.limits.SYMBOLIC_SECONDS`."""
+        with limits.time_limit(f"convexity of the loss {self.name!r}"):
+            return _cached_convexity(self)
 
     def affine_gradient(self) -> tuple[sp.Expr, sp.Expr] | None:
         """Scalars (c, d) with ∇_f ℓ = c·f + d·y exactly, or None when the gradient is not of that form.
 
         This is what readout elimination (T1) needs: then G = cF + dY and stationarity in W is a
         linear equation. Derived from the Jacobians of g in f and y, which must be constant
-        multiples of the identity.
+        multiples of the identity. SymbolicLimitError beyond :data:`theory.limits.SYMBOLIC_SECONDS`.
         """
+        with limits.time_limit(f"affine_gradient of the loss {self.name!r}"):
+            return self._affine_gradient()
+
+    def _affine_gradient(self) -> tuple[sp.Expr, sp.Expr] | None:
         g = self.gradient()
+        variables = (*self.f, *self.y)
+        if all(entry.is_polynomial(*variables) for entry in g) and \
+                any(sp.Poly(entry, *variables).total_degree() > 1 for entry in g):
+            return None  # a polynomial gradient of degree > 1 is not affine; saves simplifying a long polynomial
         jf, jy = g.jacobian(self.f), g.jacobian(self.y)
         c, d = sp.simplify(jf[0, 0]), sp.simplify(jy[0, 0])
         eye = sp.eye(self.C)
@@ -130,7 +140,12 @@ def _negative_curvature_witness(loss: "Loss", H: sp.Matrix, seed: int) -> str | 
     hessian = sp.lambdify(symbols, H, modules="mpmath")
     rng = random.Random(seed)
     for _ in range(50):
-        point = [mpmath.mpf(rng.randint(-30, 30)) / rng.randint(1, 5) for _ in symbols]
+        exact = [sp.Rational(rng.randint(-30, 30), rng.randint(1, 5)) for _ in symbols]
+        point = [mpmath.mpf(x.p) / x.q for x in exact]
+        try:
+            limits.check_evaluable(H.xreplace(dict(zip(symbols, exact))), "the convexity witness")
+        except limits.SymbolicLimitError:
+            continue  # exponents too large to evaluate here: mpmath could not be interrupted
         try:
             with mpmath.workdps(30):
                 values = mpmath.matrix(hessian(*point))
@@ -189,10 +204,21 @@ def huber(C: int, delta=1) -> Loss:
 
 def parse(text: str, C: int, name: str = "custom") -> Loss:
     """A user's per-sample loss from text in f1..fC, y1..yC — tokenised and whitelisted, never executed
-    (see :mod:`theory.loss_parser`); ValueError saying what is not allowed."""
+    (see :mod:`theory.loss_parser`); ValueError saying what is not allowed.
+
+    Refused as well: losses beyond the size limits of :mod:`theory.limits`, and losses whose gradient ∇_f ℓ
+    jumps (|f − y|, the hinge; see :mod:`theory.kinks`) — the flows and stationarity conditions need a
+    continuous gradient. Smooth versions (squared hinge, Huber, logcosh, softplus) are accepted."""
     C = _check_outputs(C)
     base = Loss(name, C, sp.Integer(0))
-    return Loss(name, C, parse_loss_text(text, C, base.f, base.y))
+    expr = parse_loss_text(text, C, base.f, base.y)
+    with limits.time_limit("the continuity check of the loss's gradient"):
+        jump = gradient_jump(expr, base.f, base.y)
+    if jump is not None:
+        raise ValueError(f"loss text: the gradient is discontinuous — {jump}; gradient flows and the condition "
+                         "∇L = 0 need a continuous gradient: smooth the kink (squared hinge max(0, 1 - y1*f1)**2, "
+                         "huber, logcosh, softplus)")
+    return Loss(name, C, expr)
 
 
 _cached_convexity = lru_cache(maxsize=None)(_convexity)

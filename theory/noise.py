@@ -31,7 +31,7 @@ import sympy as sp
 
 from theory import notation as nt
 from theory.certify import AgainstTruth, AllOf, Derivation, ExactRank, Step, rational_matrix
-from theory.gradients import gradient_in, output_gradients, symbolic_matrix
+from theory.gradients import gradient_at, output_gradients, symbolic_matrix
 from theory.kernel_ode import kernel_velocity
 from theory.losses import squared
 
@@ -63,11 +63,10 @@ def per_sample_feature_gradients(loss, W, Phi, Y) -> list[sp.Matrix]:
     out = []
     for i in range(Phi.shape[1]):
         L_i = loss.value(list(W * column), list(Y[:, i]))
-        derivatives = gradient_in(L_i, list(column))
-        point = dict(zip(column, Phi[:, i]))
+        derivatives = gradient_at(L_i, list(column), dict(zip(column, Phi[:, i])))
         grad = sp.zeros(*Phi.shape)
         for r, d in enumerate(derivatives):
-            grad[r, i] = d.xreplace(point)
+            grad[r, i] = d
         out.append(grad)
     return out
 

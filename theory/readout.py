@@ -24,6 +24,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from theory import limits
 from theory import notation as nt
 from theory.certify import AgainstTruth, Derivation, Identity, Step, SymbolicZero, instances_at, rational_matrix
 from theory.gradients import derive_gradients, exact_optimal_readout, objective, output_gradients
@@ -139,4 +140,5 @@ class ReadoutElimination(Derivation):
 @lru_cache(maxsize=None)
 def derive_readout(loss: Loss) -> ReadoutElimination:
     """T1 for ``loss`` (certified, cached per loss). Raises ReadoutNotEliminable for non-affine gradients."""
-    return ReadoutElimination(loss)
+    with limits.time_limit(f"derive_readout({loss.name})"):
+        return ReadoutElimination(loss)

@@ -23,6 +23,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from theory import limits
 from theory import notation as nt
 from theory.certify import (AllOf, Derivation, Predicate, RootSet, Signs, Step, SymbolicZero, evaluate, rational,
                             rational_orthogonal)
@@ -167,4 +168,6 @@ class WaterFillingLaw(Derivation):
 @lru_cache(maxsize=None)
 def water_filling(loss: Loss | None = None) -> WaterFillingLaw:
     """T3 for ``loss`` (default: squared loss, C = 1; the mode law does not depend on C)."""
-    return WaterFillingLaw(loss if loss is not None else squared(1))
+    loss = loss if loss is not None else squared(1)
+    with limits.time_limit(f"water_filling({loss.name})"):
+        return WaterFillingLaw(loss)

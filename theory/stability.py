@@ -21,6 +21,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from theory import limits
 from theory import notation as nt
 from theory.certify import AllOf, Derivation, Signs, Step, SymbolicZero, evaluate
 from theory.kernel_ode import derive_kernel_ode
@@ -129,4 +130,6 @@ class CommutingLinearisation(Derivation):
 @lru_cache(maxsize=None)
 def linearisation_at_commuting_points(loss: Loss | None = None) -> CommutingLinearisation:
     """T6 pair rates for ``loss`` (default squared, C = 1), certified and cached."""
-    return CommutingLinearisation(loss if loss is not None else squared(1))
+    loss = loss if loss is not None else squared(1)
+    with limits.time_limit(f"linearisation_at_commuting_points({loss.name})"):
+        return CommutingLinearisation(loss)
