@@ -20,6 +20,7 @@ import numpy as np
 import theory
 from verify import validation as v
 from verify.codegen import generate
+from verify.linalg import binary_scale
 
 
 @lru_cache(maxsize=None)
@@ -57,8 +58,7 @@ def label_scale(Y) -> float:
     Small labels are left as they are (scale 1): their products underflow only where they are negligible
     against the decay term.
     """
-    top = float(np.abs(Y).max())
-    return float(np.ldexp(1.0, np.frexp(top)[1] - 1)) if top > 1 else 1.0
+    return binary_scale(Y) if float(np.abs(Y).max()) > 1 else 1.0
 
 
 def _finite(what: str, value: np.ndarray, culprit: str, scale: float = 1.0) -> np.ndarray:

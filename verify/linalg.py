@@ -45,11 +45,17 @@ def singular_values(M) -> np.ndarray:
     return out
 
 
+def binary_scale(A) -> float:
+    """A power of two 2^e with max|A_ij| in [2^e, 2^(e+1)) (1 for A = 0): dividing by it is exact and leaves
+    entries of order 1, so products and sums of squares of A/2^e cannot overflow."""
+    top = float(np.abs(np.asarray(A, dtype=float)).max(initial=0.0))
+    return float(np.ldexp(1.0, np.frexp(top)[1] - 1)) if top > 0 else 1.0
+
+
 def _scaled_singular_values(M) -> tuple[np.ndarray, float]:
     """σ(M/2^e) and 2^e ≈ max|M_ij| (an exact power of two): the SVD never sees an overflowing sum of squares."""
     A = matrix("M", M)
-    top = float(np.abs(A).max())
-    scale = float(np.ldexp(1.0, np.frexp(top)[1] - 1)) if top > 0 else 1.0
+    scale = binary_scale(A)
     return np.linalg.svd(A / scale, compute_uv=False), scale
 
 

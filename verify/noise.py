@@ -25,7 +25,7 @@ import sympy as sp
 
 from theory.noise import b_s, derive_noise, n_s
 from verify import validation as v
-from verify.linalg import numerical_rank
+from verify.linalg import binary_scale, numerical_rank
 from verify.loss_numeric import numeric_loss
 from verify.tolerances import TOL
 
@@ -47,7 +47,7 @@ def weight_covariance_scale(n: int, batch_size: int, replacement: bool = False) 
     if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= n:
         raise ValueError(f"batch_size must be an int in 1..n={n}, got {batch_size!r}")
     if n < 2:
-        raise ValueError(f"need n >= 2 samples, got n={n}")
+        raise ValueError(f"Y: need n >= 2 samples (columns of Y and Phi) for minibatch noise, got n={n}")
     return float(_kappas()[1 if replacement else 0](n, int(batch_size)))
 
 
@@ -58,14 +58,28 @@ def _validated(loss, Phi, W, Y):
     return Phi, W, Y
 
 
+def _finite(value: np.ndarray, what: str, culprit: str) -> np.ndarray:
+    if not np.all(np.isfinite(value)):
+        raise OverflowError(f"{culprit}: {what} is not finite in float64 (entries beyond 1.8e308, or NaN); rescale "
+                            "the inputs")
+    return value
+
+
 def noise_factor(loss, Phi, W, Y, batch_size: int, *, replacement: bool = False) -> np.ndarray:
-    """An m × C factor F with E[ξξᵀ] = F Fᵀ: F = Wᵀ L, L Lᵀ = E[c_i²]·GGᵀ (the C × C core)."""
+    """An m × C factor F with E[ξξᵀ] = F Fᵀ: F = Wᵀ L, L Lᵀ = E[c_i²]·GGᵀ (the C × C core).
+
+    G is divided by a power of two s ≈ max|G| before GGᵀ is formed and F multiplied by s after (both exact),
+    so the factor is finite whenever its true entries are; OverflowError naming the inputs otherwise.
+    """
     Phi, W, Y = _validated(loss, Phi, W, Y)
-    G = numeric_loss(loss)[1](W @ Phi, Y)
-    core = second_moment_scale(Y.shape[1], batch_size, replacement) * G @ G.T
-    values, vectors = np.linalg.eigh((core + core.T) / 2)
-    L = vectors * np.sqrt(np.clip(values, 0.0, None))
-    return W.T @ L
+    with np.errstate(over="ignore", invalid="ignore"):
+        outputs = _finite(W @ Phi, "the outputs WΦ", "Phi, W")
+        G = _finite(numeric_loss(loss)[1](outputs, Y), "the loss gradient G at WΦ", "Y, Phi, W")
+        s = binary_scale(G)
+        core = second_moment_scale(Y.shape[1], batch_size, replacement) * (G / s) @ (G / s).T
+        values, vectors = np.linalg.eigh((core + core.T) / 2)
+        L = vectors * np.sqrt(np.clip(values, 0.0, None))
+        return _finite((W.T @ L) * s, "the noise factor WᵀL", "W, Phi, Y")
 
 
 def covariance_rank(factor: np.ndarray) -> int:
@@ -82,7 +96,9 @@ def feature_noise_covariance(loss, Phi, W, Y, batch_size: int, *, replacement: b
     sampling without replacement unless ``replacement``.
     """
     F = noise_factor(loss, Phi, W, Y, batch_size, replacement=replacement)
-    return F @ F.T
+    t = binary_scale(F)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite(((F / t) @ (F / t).T) * t * t, "the covariance E[ξξᵀ]", "W, Phi, Y")
 
 
 def sample_weights(rng: np.random.Generator, n: int, batch_size: int, replacement: bool = False) -> np.ndarray:
