@@ -195,3 +195,38 @@ def test_feature_steady_state_without_decay_is_a_convergence_error():
     rng = np.random.default_rng(0)
     with pytest.raises(ConvergenceError, match="mu = 0"):
         feature_steady_state(rng.standard_normal((5, 8)), np.eye(2)[:, rng.integers(0, 2, 8)], 0.3, 0.0)
+
+
+def test_integrating_for_a_time_below_the_flows_resolution_returns_at_once():
+    """K0 = 0, Y = 0, λ = 1e-20, μ = 2.8e-264, t = 1e20 is 6e-244 units of the flow's own time: LSODA never
+    returned (found by tests/test_fuzz_public_api.py). Below the resolution one Euler step is exact to (τ·rate)²."""
+    trajectory = verify.integrate_kernel_flow(np.zeros((4, 4)), np.zeros((2, 4)), 1e-20, 2.779568956759297e-264, 1e20)
+    assert trajectory.method.startswith("Euler") and not trajectory.kernels.any()
+    t, F = 1e-7, verify.kernel_ode_rhs(K0, Y, LAM, MU)
+    short = verify.integrate_kernel_flow(K0, Y, LAM, MU, [0.0, t], rtol=1e-2)  # resolution (τ·rate) ≤ 1e-5
+    assert short.method.startswith("Euler")
+    resolved = verify.integrate_kernel_flow(K0, Y, LAM, MU, [0.0, t], method="Radau").kernels[-1]
+    increment = np.abs(t * F).max()
+    assert np.abs(short.kernels[-1] - resolved).max() < 1e-5 * increment  # the Euler step is the flow to O(τ²)
+    assert np.abs(K0 + 2 * t * F - resolved).max() > 0.5 * increment  # a wrong step (twice as long) is not
+
+
+def test_feature_steady_state_at_1e_150_scales_and_a_zero_law():
+    """Y = 1.5e-151, λ = μ = 1e-150: every mode is below threshold, so K∞ = 0. SciPy's Newton–Krylov divided by an
+    underflowed residual norm (ZeroDivisionError), and the rank of the rounding noise left was reported as 1."""
+    Phi0 = np.random.default_rng(1).standard_normal((3, 1)) * 1e-150
+    Ytiny = np.array([[1.4897817384442714e-151]])
+    assert water_filling_spectrum(Ytiny, 1e-150, 1e-150).max() == 0
+    state = verify.feature_steady_state(Phi0, Ytiny, 1e-150, 1e-150)
+    assert state.rank == 0
+    assert np.abs(state.eigenvalues).max() <= TOL.steady_state_floor * np.linalg.norm(Phi0) ** 2
+
+
+def test_a_low_rank_K0_far_above_lam_is_a_clear_error():
+    """K0 = 1e-140·vvᵀ with λ = 1e-300: K/λ + I = 1e160·vvᵀ + I is singular in float64 (the I is lost), and the
+    solve inside the right-hand side raised numpy's bare "Singular matrix" (found by the public-API fuzz)."""
+    v = np.array([[0.6], [0.8]])
+    with pytest.raises(ConvergenceError, match="^K0: K/λ \\+ I is numerically singular"):
+        verify.steady_state(1e-140 * v @ v.T, np.array([[1e-300, 1e-300]]), 1e-300, 1e-300)
+    K = verify.steady_state(1e-140 * np.eye(2), np.array([[1e-300, 1e-300]]), 1e-300, 1e-300)
+    assert np.all(np.isfinite(K))  # the same scales with a well-conditioned K0 are fine

@@ -28,9 +28,8 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from verify import validation as v
-from verify.flows import ConvergenceError, steady_state
+from verify.flows import ConvergenceError, problem_scale, steady_state, steady_state_rank
 from verify.kernel_ode import compiled_drive
-from verify.linalg import numerical_rank
 from verify.tolerances import TOL
 
 
@@ -127,4 +126,6 @@ def feature_steady_state(Phi0, Y, lam, mu, *, tol: float = TOL.steady_state, **o
     k0 = phi0.T @ phi0
     info = steady_state((k0 + k0.T) / 2, Y @ V, lam, mu, tol=tol, return_info=True, **options)
     eigenvalues = np.linalg.eigvalsh(info.kernel)[::-1]
-    return FeatureSteadyState(V, info.kernel, eigenvalues, numerical_rank(info.kernel), info.method)
+    # rank 0 below the steady-state floor: a K∞ = 0 reached up to rounding has no relative rank
+    rank = steady_state_rank(info.kernel, problem_scale(k0, Y @ V, lam, mu))
+    return FeatureSteadyState(V, info.kernel, eigenvalues, rank, info.method)

@@ -50,8 +50,9 @@ from scipy.optimize import NoConvergence, newton_krylov
 
 from verify import validation as v
 from verify.kernel_ode import compiled_rhs, jacobian_unchecked, rightmost_jacobian_mode, validate_problem
-from verify.linalg import from_symmetric_coordinates, to_symmetric_coordinates
+from verify.linalg import confirmed_rank, from_symmetric_coordinates, to_symmetric_coordinates
 from verify.tolerances import TOL
+from verify.water_filling import label_spectrum, mode_value
 
 #: largest number of symmetric coordinates for which the dense exact Jacobian is used (n ≈ 44)
 DENSE_JACOBIAN_LIMIT = 1000
@@ -174,11 +175,24 @@ def _system(scaled: _Scaled, method):
     rhs = compiled_rhs(scaled.Y.shape[0])
     Y, mu, rho = scaled.Y, scaled.mu, scaled.rho
 
+    def singular(K):
+        return ConvergenceError(f"K0: K/λ + I is numerically singular (‖K/λ‖ = {_norm(K):.3g} with a direction of "
+                                "eigenvalue ~0: float64 cannot hold both); K0 is too large relative to lam — rescale "
+                                "K0 or raise lam")
+
     def f(_, x):
-        return to_symmetric_coordinates(rhs(from_symmetric_coordinates(x, n), Y, 1.0, mu)) / rho
+        K = from_symmetric_coordinates(x, n)
+        try:
+            return to_symmetric_coordinates(rhs(K, Y, 1.0, mu)) / rho
+        except np.linalg.LinAlgError:
+            raise singular(K) from None
 
     def jac(_, x):
-        return jacobian_unchecked(rhs, from_symmetric_coordinates(x, n), Y, 1.0, mu) / rho
+        K = from_symmetric_coordinates(x, n)
+        try:
+            return jacobian_unchecked(rhs, K, Y, 1.0, mu) / rho
+        except np.linalg.LinAlgError:
+            raise singular(K) from None
 
     kwargs = {"jac": jac} if method in ("Radau", "BDF", "LSODA") else {}
     return f, kwargs
@@ -210,14 +224,38 @@ def integrate_kernel_flow(K0, Y, lam, mu, t, *, method: str = "auto", rtol: floa
     if np.any(np.diff(taus) <= 0) or not np.all(np.isfinite(taus)):
         raise ValueError(f"t: the times are not resolved in the flow's own units (t·‖Y‖₂²/λ·(1 + λμ/‖Y‖₂²) = "
                          f"{taus[-1]:.3g}); integrate over fewer, farther-apart times")
-    sol = solve_ivp(f, (0.0, taus[-1]), to_symmetric_coordinates(scaled.K0), method=chosen, t_eval=taus,
-                    rtol=rtol, atol=atol, **kwargs)
+    n = K0.shape[0]
+    x0 = to_symmetric_coordinates(scaled.K0)
+    if taus[-1] * scaled.rate(scaled.K0) <= 1e-3 * rtol:
+        # too short to resolve (an integrator's first step would underflow): one Euler step, whose error
+        # (τ·rate)² is far below rtol, gives K at each time
+        velocity = f(0.0, x0)
+        kernels = np.stack([from_symmetric_coordinates(x0 + tau * velocity, n) for tau in taus]) * lam
+        _check_kernels("integrate_kernel_flow", kernels, lam * scaled.floor)
+        return KernelTrajectory(times, kernels, "Euler (times below the flow's resolution)", 1)
+    sol = solve_ivp(f, (0.0, taus[-1]), x0, method=chosen, t_eval=taus, rtol=rtol, atol=atol, **kwargs)
     if not sol.success:
         raise ConvergenceError(f"solve_ivp ({chosen}) failed: {sol.message}")
-    n = K0.shape[0]
     kernels = np.stack([from_symmetric_coordinates(x, n) for x in sol.y.T]) * lam
     _check_kernels("integrate_kernel_flow", kernels, lam * scaled.floor)
     return KernelTrajectory(times[: len(sol.t)], kernels, chosen, sol.nfev)
+
+
+def problem_scale(K0, Y, lam, mu) -> float:
+    """max(‖K0‖_F, largest κ∞ of the law): the size of a T4 problem, against which absolute floors are set."""
+    return float(max(np.linalg.norm(K0), mode_value(label_spectrum(Y), lam, mu).max()))
+
+
+def steady_state_rank(K, scale: float | None = None) -> int:
+    """confirmed_rank(K), and 0 when ‖K‖_F ≤ TOL.steady_state_floor · ``scale``.
+
+    The rank is relative to σ_max, so a K∞ that decayed to rounding noise (every label mode below
+    the threshold: the true K∞ is 0) would have full rank. Below the floor the steady-state criterion
+    itself cannot tell K from 0 (its residual is measured against the same floor), so K counts as 0.
+    """
+    if scale is not None and np.linalg.norm(K) <= TOL.steady_state_floor * scale:
+        return 0
+    return confirmed_rank(K)
 
 
 def _check_kernels(who: str, kernels, floor: float) -> None:
@@ -382,8 +420,8 @@ def _newton_polish(f, x, tol, residual):
     target = tol * 1e-2 * max(np.abs(x).max(), np.finfo(float).tiny)
     try:
         root = newton_krylov(lambda y: f(0.0, y), x, f_tol=target, method="lgmres", maxiter=50)
-    except (NoConvergence, ValueError, np.linalg.LinAlgError):
-        return None
+    except (NoConvergence, ValueError, ArithmeticError, np.linalg.LinAlgError):
+        return None  # ArithmeticError: SciPy's forcing term divides by a residual norm that underflowed to 0
     return root if residual(root) < tol else None
 
 

@@ -8,31 +8,14 @@ from verify.claims import Claim, Context, register
 from verify.claims.common import combine
 from verify import instances
 from verify.claims.water_filling import problems
-from verify.flows import ConvergenceError, integrate_kernel_flow, newton_steady_state, steady_state
+from verify.flows import (ConvergenceError, integrate_kernel_flow, newton_steady_state, problem_scale, steady_state,
+                          steady_state_rank)
 from verify.tolerances import TOL
 from verify.kernel_ode import drive_operator
 from verify.direct_minimisers import MinimisationError, minimise_reduced_objective
 from verify.linalg import confirmed_rank
 from verify.stability import commuting_steady_states
-from verify.water_filling import label_spectrum, mode_value
 from verify.verdict import judge
-
-
-def problem_scale(K0, Y, lam, mu) -> float:
-    """max(‖K0‖_F, largest κ∞ of the law): the size of a T4 problem, against which absolute floors are set."""
-    return float(max(np.linalg.norm(K0), mode_value(label_spectrum(Y), lam, mu).max()))
-
-
-def steady_state_rank(K, scale: float | None = None) -> int:
-    """confirmed_rank(K), and 0 when ‖K‖_F ≤ TOL.steady_state_floor · ``scale``.
-
-    The rank is relative to σ_max, so a K∞ that decayed to rounding noise (every label mode below
-    the threshold: the true K∞ is 0) would have full rank. Below the floor the steady-state criterion
-    itself cannot tell K from 0 (its residual is measured against the same floor), so K counts as 0.
-    """
-    if scale is not None and np.linalg.norm(K) <= TOL.steady_state_floor * scale:
-        return 0
-    return confirmed_rank(K)
 
 
 def rank_excess(K, C, scale: float | None = None) -> float:
