@@ -230,3 +230,20 @@ def test_a_low_rank_K0_far_above_lam_is_a_clear_error():
         verify.steady_state(1e-140 * v @ v.T, np.array([[1e-300, 1e-300]]), 1e-300, 1e-300)
     K = verify.steady_state(1e-140 * np.eye(2), np.array([[1e-300, 1e-300]]), 1e-300, 1e-300)
     assert np.all(np.isfinite(K))  # the same scales with a well-conditioned K0 are fine
+
+
+def test_a_K0_that_overflows_in_units_of_lam_is_refused_naming_it():
+    """K0 = 1.6e18 with λ = 1e-300: K0/λ is inf, and an internal max_time became inf ("max_time must be a finite
+    number", naming an argument the user never gave; found by the public-API fuzz)."""
+    with pytest.raises(ValueError, match="^K0: K0/λ overflows float64"):
+        verify.steady_state(np.array([[1.58e18]]), np.array([[1e-300]]), 1e-300, 1e-300)
+    with pytest.raises(ValueError, match="^Phi0: through K0 = Φ0ᵀΦ0, K0/λ overflows float64"):
+        verify.feature_steady_state(np.array([[1.26e9]]), np.array([[1e-300]]), 1e-300, 1e-300)
+
+
+def test_feature_steady_state_with_nothing_reachable_is_zero():
+    """Φ0 = 0 and Y = 0: the reachable basis is empty; the engine was handed a 0 × 0 kernel and said "K0 must not be
+    empty" (an argument the user never gave). The flow stays at 0."""
+    state = verify.feature_steady_state(np.zeros((2, 3)), np.zeros((1, 3)), 0.3, 0.1)
+    assert state.rank == 0 and state.kernel().shape == (3, 3) and not state.kernel().any()
+    assert verify.feature_steady_state(np.zeros((2, 3)), np.ones((1, 3)), 0.3, 0.1).rank == 1  # control: Y ≠ 0

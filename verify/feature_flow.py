@@ -122,9 +122,17 @@ def feature_steady_state(Phi0, Y, lam, mu, *, tol: float = TOL.steady_state, **o
     (r × r, r ≤ m + C), the same convergence and stability criteria; ``options`` are passed on."""
     Phi0, Y, lam, mu = _validated(Phi0, Y, lam, mu)
     V = reachable_basis(Phi0, Y)
+    if V.shape[1] == 0:  # Φ0 = 0 and Y = 0: nothing is reachable, the flow stays at Φ = 0
+        return FeatureSteadyState(V, np.zeros((0, 0)), np.zeros(0), 0, "trivial (Phi0 = 0 and Y = 0)")
     phi0 = Phi0 @ V
     k0 = phi0.T @ phi0
-    info = steady_state((k0 + k0.T) / 2, Y @ V, lam, mu, tol=tol, return_info=True, **options)
+    try:
+        info = steady_state((k0 + k0.T) / 2, Y @ V, lam, mu, tol=tol, return_info=True, **options)
+    except (ValueError, ConvergenceError) as exc:
+        if not str(exc).startswith("K0:"):
+            raise
+        # the kernel engine's K0 is Φ0ᵀΦ0 (reduced): the user's argument is Phi0
+        raise type(exc)("Phi0: through K0 = Φ0ᵀΦ0, " + str(exc)[len("K0: "):]) from None
     eigenvalues = np.linalg.eigvalsh(info.kernel)[::-1]
     # rank 0 below the steady-state floor: a K∞ = 0 reached up to rounding has no relative rank
     rank = steady_state_rank(info.kernel, problem_scale(k0, Y @ V, lam, mu))

@@ -134,7 +134,11 @@ class _Scaled:
         mu_s = min((lam / sigma) * (mu / sigma), 1.0)  # no λμ product: it underflows at 1e-162 scales
         s_top = (norm_Y / sigma) ** 2
         law = (np.sqrt(s_top / mu_s) - 1.0 if s_top > mu_s else 0.0) if mu_s > 0 else np.inf
-        K0_s = K0 / lam
+        with np.errstate(over="ignore"):
+            K0_s = K0 / lam
+        if not np.all(np.isfinite(K0_s)):
+            raise ValueError(f"K0: K0/λ overflows float64 (max|K0| = {np.abs(K0).max():.3g}, lam = {lam:.3g}); the flow is "
+                             "solved in units of λ — rescale K0, or raise lam")
         size = _norm(K0_s)
         # kernels below 1e-250 (in units of λ) are 0 here: the integrators' absolute tolerances stay normal floats
         reference = max(min(size, max(1.0, law)) if law > 0 else min(size, 1.0), 1e-250)
