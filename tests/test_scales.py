@@ -247,3 +247,15 @@ def test_feature_steady_state_with_nothing_reachable_is_zero():
     state = verify.feature_steady_state(np.zeros((2, 3)), np.zeros((1, 3)), 0.3, 0.1)
     assert state.rank == 0 and state.kernel().shape == (3, 3) and not state.kernel().any()
     assert verify.feature_steady_state(np.zeros((2, 3)), np.ones((1, 3)), 0.3, 0.1).rank == 1  # control: Y ≠ 0
+
+
+@pytest.mark.parametrize("c", [1e160, 1e300])
+def test_the_law_at_labels_whose_squares_overflow(c):
+    """Y × 1e300: σ² overflowed and the law said "s must be finite" (an argument the user never gave). By the flow's
+    symmetry κ∞(cY, cλ, cμ) = c·κ∞(Y, λ, μ) the law is finite, and is checked against the law at scale 1."""
+    law = water_filling_spectrum(Y * c, LAM * c, MU * c)
+    assert np.all(np.isfinite(law))
+    np.testing.assert_allclose(law / c, LAW, rtol=1e-14, atol=1e-14 * LAW.max())
+    assert np.all(np.isfinite(water_filling_spectrum(Y * c, LAM, MU)))
+    with pytest.raises(ValueError, match="^Y: max|Y|"):
+        water_filling_spectrum(Y * 1e300, 1e-300, MU)

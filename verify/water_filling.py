@@ -19,6 +19,7 @@ import sympy as sp
 import theory
 from theory import notation as nt
 from verify import validation as v
+from verify.linalg import binary_scale
 
 
 @lru_cache(maxsize=None)
@@ -52,9 +53,17 @@ def water_filling_spectrum(Y, lam, mu) -> np.ndarray:
     """Predicted eigenvalues of K∞, descending, length n: κ∞(s_i) for the eigenvalues s_i of YᵀY.
 
     Requires μ > 0: with μ = 0 there is no finite steady state for labelled modes (the law's
-    √(λs/μ) diverges), which is one of the negative controls.
+    √(λs/μ) diverges), which is one of the negative controls. Labels whose squares overflow (|Y| > 1e150)
+    use the flow's symmetry κ∞(c²s, cλ, cμ) = c·κ∞(s, λ, μ) with c a power of two near max|Y|.
     """
     Y = v.labels("Y", Y)
+    lam, mu = v.positive("lam", lam), v.positive("mu", mu)
+    c = binary_scale(Y) if np.abs(Y).max() > 1e150 else 1.0
+    if c > 1.0:
+        if lam / c == 0 or mu / c == 0:
+            raise ValueError(f"Y: max|Y| = {np.abs(Y).max():.3g} with lam = {lam:.3g}, mu = {mu:.3g} spans more than "
+                             "float64's range (|Y|² overflows and λ/|Y|, μ/|Y| underflow); rescale the problem")
+        return c * np.sort(mode_value(label_spectrum(Y / c), lam / c, mu / c))[::-1]
     return np.sort(mode_value(label_spectrum(Y), lam, mu))[::-1]
 
 
