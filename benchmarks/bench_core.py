@@ -44,12 +44,12 @@ def hand_rhs(K, Y, lam, mu):
 def main():
     import theory
     from verify import instances
-    from verify.kernel_ode import compiled_rhs
+    from verify.flows.kernel_ode import compiled_rhs
 
     rows = []
     for name, build in [("T1+T2 kernel ODE (C=3)", lambda: theory.derive_kernel_ode(theory.losses.squared(3))),
-                        ("T3 water-filling", theory.water_filling),
-                        ("T6 pair rates", theory.linearisation_at_commuting_points)]:
+                        ("T3 water-filling", theory.derive_water_filling),
+                        ("T6 pair rates", theory.derive_linearisation)]:
         cold, _ = timed(build)
         warm, _ = timed(build, repeat=5)
         rows.append((f"derive {name}", f"cold {cold:.2f} s, cached {warm * 1e6:.1f} µs"))
@@ -64,7 +64,7 @@ def main():
         hand = per_call(lambda: hand_rhs(K, Y, 0.1, 0.05), number)
         rows.append((f"kernel_ode_rhs n={n}", f"generated/hand-written = {generated / hand:.2f} ({generated * 1e3:.2f} ms)"))
 
-    from verify.codegen import numba_available
+    from verify.flows.codegen import numba_available
 
     if numba_available():
         for n in (100, 400):
@@ -81,7 +81,7 @@ def main():
 
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "verify.cli", "verify", "--no-progress", "--out", out],
+        done = subprocess.run([sys.executable, "-m", "verify.campaign.cli", "verify", "--no-progress", "--out", out],
                               capture_output=True, text=True)
         wall = time.perf_counter() - start
     rows.append(("kflow verify --profile quick", f"{wall:.1f} s wall, exit {done.returncode}"))

@@ -16,14 +16,13 @@ import time
 
 import numpy as np
 
-
 LAM, MU = 100.0, 1.0
 
 
 def main(n: int = 60000, m: int = 256) -> None:
     from verify import instances, water_filling_spectrum
-    from verify.feature_flow import feature_steady_state, reachable_basis
-    from verify.linalg import relative_error
+    from verify.core.linalg import relative_error
+    from verify.flows.feature_flow import feature_steady_state, reachable_basis
 
     rng = np.random.default_rng(0)
     X, Y = instances.gaussian_mixture(rng, n, 10, 64)

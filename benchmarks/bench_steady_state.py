@@ -22,13 +22,13 @@ CAP = 300.0
 
 
 def run(n: int) -> list[tuple[str, str]]:
-    import theory
     from scipy.integrate import solve_ivp
 
+    import theory
     from verify import instances, relative_error, steady_state
-    from verify.kernel_ode import compiled_rhs
-    from verify.linalg import from_symmetric_coordinates, to_symmetric_coordinates
-    from verify.networks import UFM, train
+    from verify.core.linalg import from_symmetric_coordinates, to_symmetric_coordinates
+    from verify.experiments.networks import UFM, train
+    from verify.flows.kernel_ode import compiled_rhs
 
     rng = np.random.default_rng(0)
     lam, mu = 0.1, 0.05

@@ -11,7 +11,7 @@ lands in the work tree and other people's uncommitted edits never land in the ru
     python benchmarks/mutation.py --canary                 # the cache check described below
     python benchmarks/mutation.py --report                 # print the table from the saved results
 
-Caches. Derivations (``theory.derive_*``, ``theory.water_filling`` ...) and generated code in verify
+Caches. Derivations (``theory.derive_*``, ``theory.derive_water_filling`` ...) and generated code in verify
 are ``functools.lru_cache``'d, and mutmut forks every mutant from a process that has already run the
 tests once (to learn which tests reach which function): a warm cache would hand the mutant the
 original's result. The snapshot therefore gets a root ``conftest.py`` with an autouse fixture that
@@ -67,36 +67,36 @@ GROUPS = {
     "losses": dict(mutate=["theory/losses.py", "theory/loss_parser.py"], sample=60,
                    tests=["theory/losses.py", "theory/loss_parser.py", "tests/test_losses.py",
                           "tests/test_kill_losses.py"]),
-    "verdict": dict(mutate=["verify/verdict.py", "verify/claims/common.py"], sample=0,
-                    tests=["verify/verdict.py", "verify/claims/common.py", "tests/test_judges.py",
+    "verdict": dict(mutate=["verify/core/verdict.py", "verify/claims/common.py"], sample=0,
+                    tests=["verify/core/verdict.py", "verify/claims/common.py", "tests/test_judges.py",
                            "tests/test_kill_verdict.py"]),
-    "linalg": dict(mutate=["verify/linalg.py", "verify/validation.py"], sample=60,
-                   tests=["verify/linalg.py", "verify/validation.py", "tests/test_judges.py",
+    "linalg": dict(mutate=["verify/core/linalg.py", "verify/core/validation.py"], sample=60,
+                   tests=["verify/core/linalg.py", "verify/core/validation.py", "tests/test_judges.py",
                           "tests/test_validation.py", "tests/test_kill_linalg.py"]),
-    "water_filling": dict(mutate=["verify/water_filling.py"], sample=40,
-                          tests=["verify/water_filling.py", "tests/test_water_filling_T3.py",
-                                 "tests/test_kill_water_filling.py"]),
-    "kernel_ode": dict(mutate=["verify/kernel_ode.py"], sample=40,
-                       tests=["verify/kernel_ode.py", "tests/test_kernel_ode_T2.py", "tests/test_codegen.py",
+    "water_filling": dict(mutate=["verify/flows/water_filling.py"], sample=40,
+                          tests=["verify/flows/water_filling.py", "tests/test_t3_water_filling.py",
+                                 "tests/test_t3_kill_numerics.py"]),
+    "kernel_ode": dict(mutate=["verify/flows/kernel_ode.py"], sample=40,
+                       tests=["verify/flows/kernel_ode.py", "tests/test_t2_kernel_ode.py", "tests/test_codegen.py",
                               "tests/test_kill_kernel_ode.py"]),
-    "codegen": dict(mutate=["verify/codegen.py"], sample=50,
-                    tests=["verify/codegen.py", "tests/test_codegen.py", "tests/test_kill_codegen.py"]),
-    "noise": dict(mutate=["verify/noise.py"], sample=40,
-                  tests=["verify/noise.py", "tests/test_noise_T7.py", "tests/test_kill_noise.py"]),
-    "ssl": dict(mutate=["verify/ssl.py"], sample=30,
-                tests=["verify/ssl.py", "tests/test_ssl_T8.py", "tests/test_kill_ssl.py"],
+    "codegen": dict(mutate=["verify/flows/codegen.py"], sample=50,
+                    tests=["verify/flows/codegen.py", "tests/test_codegen.py", "tests/test_kill_codegen.py"]),
+    "noise": dict(mutate=["verify/flows/noise.py", "verify/experiments/network_noise.py"], sample=40,
+                  tests=["verify/flows/noise.py", "verify/experiments/network_noise.py", "tests/test_t7_noise.py", "tests/test_t7_kill_numerics.py"]),
+    "ssl": dict(mutate=["verify/flows/ssl_flow.py"], sample=30,
+                tests=["verify/flows/ssl_flow.py", "tests/test_t8_ssl.py", "tests/test_t8_kill_numerics.py"],
                 # the campaign entry (75 s) and the no-scikit-learn campaign (38 s): each survivor would run them
-                deselect=["tests/test_ssl_T8.py::test_T8_campaign_entry_passes_with_the_contrast_figure",
-                          "tests/test_ssl_T8.py::test_T8_claim_degrades_cleanly_without_scikit_learn"]),
+                deselect=["tests/test_t8_ssl.py::test_T8_campaign_entry_passes_with_the_contrast_figure",
+                          "tests/test_t8_ssl.py::test_T8_claim_degrades_cleanly_without_scikit_learn"]),
     # derivation modules (slow: every test re-derives): T1's gradients and T3's spectral reduction
     "gradients": dict(mutate=["theory/gradients.py"], sample=40,
-                      tests=["tests/test_readout_T1.py", "tests/test_kill_gradients.py",
+                      tests=["tests/test_t1_readout.py", "tests/test_kill_gradients.py",
                              *(f"tests/test_derivation_certificates.py::test_step_is_present_and_certified[T1-2-{s}]"
                                for s in ("output gradient", "readout gradient", "feature gradient")),
                              "tests/test_mutants.py::test_every_step_rejects_every_mutant_of_its_rhs[T1-2]",
                              "tests/test_mutants.py::test_T1_feature_gradient_with_twice_the_decay_is_rejected"]),
-    "spectral": dict(mutate=["theory/spectral.py"], sample=30,
-                     tests=["tests/test_kill_spectral.py",
+    "spectral": dict(mutate=["theory/t3_water_filling.py"], sample=30,
+                     tests=["tests/test_t3_kill_derivation.py",
                             *(f"tests/test_derivation_certificates.py::test_step_is_present_and_certified[T3-2-{s}]"
                               for s in ("commuting reduction", "fixed points", "threshold", "stability",
                                         "time to reach")),
@@ -104,24 +104,26 @@ GROUPS = {
                             "tests/test_mutants.py::test_T3_time_to_reach_with_the_constant_added_is_rejected"]),
     # the other derivation modules: each against its claim's test file and the certificate and mutant tests of
     # its claim at C = 2 ("claim": expanded in the snapshot by collecting those node ids)
-    **{f"theory_{module}": dict(mutate=[f"theory/{module}.py"], sample=sample, claim=claim,
-                    tests=[f"theory/{module}.py", *tests, f"tests/test_kill_theory_{module}.py"], deselect=deselect)
-       for module, claim, sample, tests, deselect in (
-           ("readout", "T1", 20, ["tests/test_readout_T1.py"], []),
-           ("kernel_ode", "T2", 20, ["tests/test_kernel_ode_T2.py"], []),
-           ("steady_state", "T4", 20, ["tests/test_rank_T4.py"], []),
-           ("coupled", "T5", 15, ["tests/test_coupled_T5.py"], []),
-           ("stability", "T6", 15, ["tests/test_stability_T6.py"], []),
-           ("noise", "T7", 20, ["tests/test_noise_T7.py"], []),
-           ("ssl", "T8", 15, ["tests/test_ssl_T8.py"],
-            ["tests/test_ssl_T8.py::test_T8_campaign_entry_passes_with_the_contrast_figure",
-             "tests/test_ssl_T8.py::test_T8_claim_degrades_cleanly_without_scikit_learn"]),
+    # (group names are those of the first runs, kept so that docs/quality.md's history reads on)
+    **{f"theory_{group}": dict(mutate=[f"theory/{module}.py"], sample=sample, claim=claim,
+                   tests=[f"theory/{module}.py", *tests, f"tests/test_{claim.lower()}_kill_derivation.py"],
+                   deselect=deselect)
+       for group, module, claim, sample, tests, deselect in (
+           ("readout", "t1_readout", "T1", 20, ["tests/test_t1_readout.py"], []),
+           ("kernel_ode", "t2_kernel_ode", "T2", 20, ["tests/test_t2_kernel_ode.py"], []),
+           ("steady_state", "t4_rank_lemma", "T4", 20, ["tests/test_t4_rank.py"], []),
+           ("coupled", "t5_coupled", "T5", 15, ["tests/test_t5_coupled.py"], []),
+           ("stability", "t6_stability", "T6", 15, ["tests/test_t6_stability.py"], []),
+           ("noise", "t7_noise", "T7", 20, ["tests/test_t7_noise.py"], []),
+           ("ssl", "t8_ssl", "T8", 15, ["tests/test_t8_ssl.py"],
+            ["tests/test_t8_ssl.py::test_T8_campaign_entry_passes_with_the_contrast_figure",
+             "tests/test_t8_ssl.py::test_T8_claim_degrades_cleanly_without_scikit_learn"]),
            # the registry test asserts the cached derivation's identity, which clearing the caches changes
-           ("fixed_features", "T9", 20, ["tests/test_compression_T9.py"],
-            ["tests/test_compression_T9.py::test_T9_every_step_is_certified_and_registered"]))},
+           ("fixed_features", "t9_fixed_features", "T9", 20, ["tests/test_t9_compression.py"],
+            ["tests/test_t9_compression.py::test_T9_every_step_is_certified_and_registered"]))},
     # the canary: T1's gradients against T1's tests (see --canary)
     "canary": dict(mutate=["theory/gradients.py"], sample=0,
-                   tests=["tests/test_readout_T1.py",
+                   tests=["tests/test_t1_readout.py",
                           "tests/test_derivation_certificates.py::test_step_is_present_and_certified"
                           "[T1-2-feature gradient]"]),
 }

@@ -141,7 +141,7 @@ def test_statement_sides_render_as_text_and_relations_without_a_false_equals():
 
     reduced = theory.derive_readout(theory.losses.squared(2)).step("reduced objective").latex()
     assert reduced.startswith(r"\text{min_W L} =")
-    threshold = theory.water_filling(theory.losses.squared(2)).step("threshold").latex()
+    threshold = theory.derive_water_filling(theory.losses.squared(2)).step("threshold").latex()
     assert r"\iff" in threshold and " = " not in threshold
     plain = theory.derive_readout(theory.losses.squared(2)).step("output gradient").latex()
     assert r"\text" not in plain and "f_{1}" in plain

@@ -1,6 +1,6 @@
 """The ``kflow`` command line: exit codes, one-line errors, the report files, reproducibility.
 
-Runs ``verify.cli.main`` in-process (capsys captures its output); one test runs the installed
+Runs ``verify.campaign.cli.main`` in-process (capsys captures its output); one test runs the installed
 console script in a subprocess to prove the entry point works without a traceback.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from importlib import metadata
 
 import pytest
 
-from verify.cli import main
+from verify.campaign.cli import main
 
 FAST = ["--claims", "T1,T2", "--no-progress"]
 
@@ -225,7 +225,7 @@ def test_derive_help_lists_every_registered_derivation(capsys):
 
 
 def test_verify_help_documents_statuses_and_exit_codes(capsys):
-    from verify.cli import EXIT_CODES
+    from verify.campaign.cli import EXIT_CODES
 
     assert main(["verify", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
@@ -245,7 +245,7 @@ def test_out_is_not_taken_as_outputs(tmp_path, capsys):
 
 
 def test_outputs_above_the_bound_names_the_bound(capsys):
-    from verify.cli import MAX_OUTPUTS
+    from verify.campaign.cli import MAX_OUTPUTS
 
     assert main(["derive", "T2", "--outputs", str(MAX_OUTPUTS + 1)]) == 2
     assert f"between 1 and {MAX_OUTPUTS}" in _assert_one_line_error(capsys)
@@ -254,7 +254,7 @@ def test_outputs_above_the_bound_names_the_bound(capsys):
 def test_derive_that_cannot_write_exits_4_with_one_line(tmp_path, capsys, monkeypatch):
     import errno
 
-    from verify import cli
+    from verify.campaign import cli
 
     def full(path, text):
         raise OSError(errno.ENOSPC, "No space left on device")

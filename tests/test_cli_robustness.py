@@ -1,7 +1,7 @@
 """``kflow verify`` against checks that misbehave: statuses, exit codes, time limits, stale and failed outputs.
 
 Each test loads a claims file of its own into a private copy of the claim registry and runs
-``verify.cli.main`` in-process (the checks run in the campaign's worker process). A broken check
+``verify.campaign.cli.main`` in-process (the checks run in the campaign's worker process). A broken check
 must end with status "error" and exit status 3 — never "fail" (exit 1, a disproved claim), never
 exit 0, never a traceback — and the run must go on to the next claim and write its report.
 """
@@ -18,17 +18,17 @@ from pathlib import Path
 
 import pytest
 
-from verify import campaign
-from verify import claims as registry
-from verify.cli import main
+from verify.campaign import runner as campaign
+from verify.campaign.cli import main
+from verify.claims import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
 CLAIMS = textwrap.dedent('''
     import os, sys
     from verify.claims import Claim, register
-    from verify.findings import Finding
-    from verify.verdict import CheckError, judge
+    from verify.core.findings import Finding
+    from verify.core.verdict import CheckError, judge
 
     def passes(ctx):
         return judge("XPASS", [1e-12], 1e-9, ctx.seed)
@@ -186,10 +186,10 @@ def test_a_loop_is_stopped_at_the_time_limit_and_the_run_goes_on(claims_file, tm
 
 def test_the_time_limit_also_holds_without_a_worker_process(claims_file, monkeypatch):
     """Where fork is not available the check runs in-process and SIGALRM stops it."""
-    from verify.cli import _load_claims_file
+    from verify.campaign.cli import load_claims_file
 
     monkeypatch.setattr(campaign, "_can_fork", lambda: False)
-    _load_claims_file(str(claims_file))
+    load_claims_file(str(claims_file))
     loop, exits, passed = campaign.run(["XLOOP", "XEXIT", "XPASS"], progress=False, time_limit=0.5)
     assert (loop.status, loop.error["kind"]) == ("error", "timeout")
     assert (exits.status, exits.error["kind"], passed.status) == ("error", "exit", "pass")
@@ -255,7 +255,7 @@ def test_an_earlier_runs_report_and_figures_are_cleared(claims_file, tmp_path, c
 def test_a_report_that_cannot_be_written_exits_4_with_one_line(claims_file, tmp_path, capsys, monkeypatch):
     """Disk full at the end of the run: one line naming the cause, exit 4 — not 1 (a disproved claim), no
     traceback; the summary table was printed before."""
-    from verify import report
+    from verify.campaign import report
 
     real, calls = report.write_atomically, []
 
@@ -275,7 +275,7 @@ def test_a_report_that_cannot_be_written_exits_4_with_one_line(claims_file, tmp_
 
 
 def test_a_folder_that_cannot_take_the_first_report_exits_4(claims_file, tmp_path, capsys, monkeypatch):
-    from verify import report
+    from verify.campaign import report
 
     def full(path, text):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -286,7 +286,7 @@ def test_a_folder_that_cannot_take_the_first_report_exits_4(claims_file, tmp_pat
 
 
 def test_the_placeholder_report_says_the_run_has_not_finished(tmp_path):
-    from verify import report
+    from verify.campaign import report
 
     report.start_report(tmp_path, ["T1", "T2"], profile="quick", seed=0, provenance=report.provenance(["verify"]))
     data = _report(tmp_path)
@@ -298,7 +298,7 @@ def test_the_placeholder_report_says_the_run_has_not_finished(tmp_path):
 def test_an_interrupted_run_writes_a_report_marked_interrupted(signal_name, code, claims_file, tmp_path):
     """The second claim signals kflow itself (as Ctrl-C or a CI timeout would): kflow stops the check, writes
     what it has, marked interrupted, and exits 128 + the signal's number."""
-    done = subprocess.run([sys.executable, "-m", "verify.cli", "verify", "--claims-file", str(claims_file),
+    done = subprocess.run([sys.executable, "-m", "verify.campaign.cli", "verify", "--claims-file", str(claims_file),
                            "--claims", "XPASS,XSIGNAL,XFAIL", "--out", "out", "--no-progress"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "KFLOW_TEST_SIGNAL": signal_name, "PYTHONPATH": str(ROOT)})
@@ -318,7 +318,7 @@ def test_labelled_derivations_name_their_label_in_failures_and_details():
     from theory import notation as nt
     from theory.certify import Derivation, Identity, Step
     from verify.claims.common import certificate_failures, combine
-    from verify.verdict import judge
+    from verify.core.verdict import judge
 
     def derivation(lhs):
         d = Derivation()

@@ -1,4 +1,4 @@
-"""Generated code (verify.codegen): it agrees with hand-written NumPy, resolves symbolic sizes at
+"""Generated code (verify.flows.codegen): it agrees with hand-written NumPy, resolves symbolic sizes at
 run time, prints long products with multi_dot, and reports bad or unavailable backends clearly."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import sympy as sp
 
 from theory.notation import I_n, K, lam
 from verify import TOL, relative_error
-from verify.codegen import BACKENDS, BackendUnavailable, generate
-from verify.kernel_ode import compiled_drive, compiled_rhs
+from verify.flows.codegen import BACKENDS, BackendUnavailable, generate
+from verify.flows.kernel_ode import compiled_drive, compiled_rhs
 
 HAS_NUMBA = importlib.util.find_spec("numba") is not None
 
@@ -127,11 +127,11 @@ def test_numba_backend_matches_numpy(n, C):
 def test_static_chain_order_multiplies_thin_factors_first():
     """numba and CuPy lack multi_dot: chains are ordered at generation time with C ≪ n."""
     from theory.notation import C, n
-    from verify.codegen import _chain_order
+    from verify.flows.codegen import chain_order
 
-    assert _chain_order([(n, C), (C, n), (n, n)]) == (0, (1, 2))
-    assert _chain_order([(n, n), (n, C), (C, n)]) == ((0, 1), 2)
-    assert _chain_order([(n, n), (n, C), (C, n), (n, n)]) == ((0, 1), (2, 3))
+    assert chain_order([(n, C), (C, n), (n, n)]) == (0, (1, 2))
+    assert chain_order([(n, n), (n, C), (C, n)]) == ((0, 1), 2)
+    assert chain_order([(n, n), (n, C), (C, n), (n, n)]) == ((0, 1), (2, 3))
     assert issubclass(BackendUnavailable, ImportError)
 
 
@@ -164,8 +164,8 @@ def test_products_with_sum_factors_keep_their_parentheses():
     """(A + B)·K must not print as A + B @ K (a precedence bug that once slipped through)."""
     import sympy as sp
 
-    from theory.notation import K, I_n, lam
-    from verify.codegen import generate
+    from theory.notation import I_n, K, lam
+    from verify.flows.codegen import generate
 
     S = sp.MatrixSymbol("S", *K.shape)
     f = generate(sp.MatMul(S + lam * I_n, K), (K, S, lam))

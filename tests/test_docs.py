@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from verify.cli import main
-from verify.tolerances import TOL
+from verify.campaign.cli import main
+from verify.core.tolerances import TOL
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -158,7 +158,7 @@ def test_conventions_list_every_tolerance_with_its_value():
             wrong.append(f"{field.name}: the table says {rows[field.name]}, verify.TOL says {value:g}")
     extra = sorted(set(rows) - {f.name for f in dataclasses.fields(TOL)})
     wrong += [f"{name} is in the table but not in verify.TOL" for name in extra]
-    assert not wrong, "docs/conventions.md, Tolerances, disagrees with verify/tolerances.py:\n" + "\n".join(wrong)
+    assert not wrong, "docs/conventions.md, Tolerances, disagrees with verify/core/tolerances.py:\n" + "\n".join(wrong)
 
 
 # --- docs/derivations.md is generated, and current ----------------------------------------------

@@ -14,7 +14,7 @@ def _example() -> str:
 
 
 def _kflow(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "verify.cli", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "verify.campaign.cli", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600, env={**__import__("os").environ,
                                             "PYTHONPATH": str(README.parent)})
 

@@ -1,16 +1,15 @@
-"""The feature-space engine (verify.feature_flow) against the kernel engine where both fit.
+"""The feature-space engine (verify.flows.feature_flow) against the kernel engine where both fit.
 
 The reduction to the reachable row space is exact (T9's certified Woodbury/resolvent steps), so the two
 engines must agree to integration accuracy; a basis that leaves out the labels' rows must not.
 """
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from verify import instances, integrate_kernel_flow, relative_error, steady_state
-from verify.feature_flow import FeatureTrajectory, feature_steady_state, integrate_feature_flow, reachable_basis
-from verify.linalg import numerical_rank
+from verify.core.linalg import numerical_rank
+from verify.flows.feature_flow import FeatureTrajectory, feature_steady_state, integrate_feature_flow, reachable_basis
 
 AGREEMENT = 1e-8  # the issue's bar for the two engines
 

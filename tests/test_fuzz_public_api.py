@@ -20,13 +20,12 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import verify
 from theory.losses import softmax_cross_entropy, squared
-from verify.flows import ConvergenceError, problem_scale
-from verify.tolerances import TOL
+from verify.core.tolerances import TOL
+from verify.flows.kernel_flow import ConvergenceError, problem_scale
 
 EXAMPLES = int(os.environ.get("KFLOW_FUZZ_EXAMPLES", "20"))
 SLOW = max(3, EXAMPLES // 4)

@@ -12,16 +12,16 @@ import pytest
 
 from verify import instances
 from verify.claims.common import combine
-from verify.claims.rank import range_inclusion_error, rank_excess, steady_state_rank
-from verify.claims.stability import classification_error
-from verify.claims.water_filling import law_errors
-from verify.ground_truth import check_kernel_ode
-from verify.kernel_ode import kernel_ode_rhs
-from verify.linalg import confirmed_rank, high_precision_rank, numerical_rank
-from verify.stability import label_eigenbasis, linear_stability
-from verify.tolerances import TOL
-from verify.verdict import CheckError, Verdict, judge
-from verify.water_filling import mode_value
+from verify.claims.t3_water_filling import law_errors
+from verify.claims.t4_rank import range_inclusion_error, rank_excess, steady_state_rank
+from verify.claims.t6_stability import classification_error
+from verify.core.linalg import confirmed_rank, high_precision_rank, numerical_rank
+from verify.core.tolerances import TOL
+from verify.core.verdict import CheckError, Verdict, judge
+from verify.flows.kernel_ode import kernel_ode_rhs
+from verify.flows.stability import label_eigenbasis, linear_stability
+from verify.flows.water_filling import mode_value
+from verify.truth.finite_differences import check_kernel_ode
 
 
 def _rotation(rng, n):
@@ -35,7 +35,7 @@ def _psd_with_spectrum(rng, values):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# verify.verdict.judge (every claim T1–T10 is judged by it)
+# verify.core.verdict.judge (every claim T1–T10 is judged by it)
 
 
 def test_judge_all_claims_error_10x_the_tolerance_fails():

@@ -9,8 +9,25 @@ import random
 import pytest
 import sympy as sp
 
-from theory.certify import (AgainstTruth, AllOf, Check, Definition, Derivation, ExactRank, Identity, Predicate, RootSet,
-                            Signs, Step, SymbolicZero, _latex_side, _name, compare, evaluate, rational)
+from theory.certify import (
+    AgainstTruth,
+    AllOf,
+    Check,
+    Definition,
+    Derivation,
+    ExactRank,
+    Identity,
+    Predicate,
+    RootSet,
+    Signs,
+    Step,
+    SymbolicZero,
+    compare,
+    evaluate,
+    latex_side,
+    rational,
+    symbol_name,
+)
 from theory.notation import kappa, lam, mu, n, s
 
 # f(κ) = κ(κ − 1)(κ − 3): roots 0, 1, 3 on κ ≥ 0 (and none negative)
@@ -90,9 +107,9 @@ def test_definition_summary_with_and_without_detail():
 
 
 def test_name_and_latex_sides():
-    assert _name(sp.Symbol("rank dK <= C")) == "rank dK <= C" and _name(lam + 1) == ""
-    assert _latex_side(lam + sp.Symbol("rank dK")) == r"\text{rank dK} + \lambda"
-    assert _latex_side(3) == "3"  # a plain number has no free symbols
+    assert symbol_name(sp.Symbol("rank dK <= C")) == "rank dK <= C" and symbol_name(lam + 1) == ""
+    assert latex_side(lam + sp.Symbol("rank dK")) == r"\text{rank dK} + \lambda"
+    assert latex_side(3) == "3"  # a plain number has no free symbols
 
 
 def test_latex_joins_a_relation_and_an_expression_with_equals():

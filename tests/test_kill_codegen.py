@@ -1,4 +1,4 @@
-"""Mutation-killing tests for verify/codegen.py (the generated right-hand sides; benchmarks/mutation.py,
+"""Mutation-killing tests for verify/flows/codegen.py (the generated right-hand sides; benchmarks/mutation.py,
 group codegen).
 
 Values of generated code for inverses next to non-symmetric factors and with scalar factors, the
@@ -15,8 +15,8 @@ import pytest
 import sympy as sp
 
 from theory.notation import I_n, K, Y, lam, n
-from verify import codegen
-from verify.codegen import _chain_order, generate
+from verify.flows import codegen
+from verify.flows.codegen import chain_order, generate
 
 A = sp.MatrixSymbol("A", n, n)  # square, not symmetric
 X = sp.MatrixSymbol("X", n, n)
@@ -51,13 +51,13 @@ def test_an_inverse_with_a_right_neighbour_is_a_solve_not_an_inverse():
 
 def test_chain_order_is_the_cheapest_parenthesisation():
     # (10×1000)(1000×10)(10×1000): (AB)C costs 10·1000·10 + 10·10·1000 = 2e5; A(BC) costs 2e7
-    assert _chain_order([(10, 1000), (1000, 10), (10, 1000)]) == ((0, 1), 2)
+    assert chain_order([(10, 1000), (1000, 10), (10, 1000)]) == ((0, 1), 2)
     # (1000×10)(10×1000)(1000×10): A(BC) is the cheap one
-    assert _chain_order([(1000, 10), (10, 1000), (1000, 10)]) == (0, (1, 2))
+    assert chain_order([(1000, 10), (10, 1000), (1000, 10)]) == (0, (1, 2))
     # the first dimension counts: (1×100)(100×100)(100×100) → (AB)C = 1e4 + 1e4, A(BC) = 1e6 + 1e4
-    assert _chain_order([(1, 100), (100, 100), (100, 100)]) == ((0, 1), 2)
-    assert _chain_order([(5, 6), (6, 7)]) == (0, 1)
-    assert _chain_order([(1, 100), (100, 1), (1, 100), (100, 1)]) == ((0, 1), (2, 3))
+    assert chain_order([(1, 100), (100, 100), (100, 100)]) == ((0, 1), 2)
+    assert chain_order([(5, 6), (6, 7)]) == (0, 1)
+    assert chain_order([(1, 100), (100, 1), (1, 100), (100, 1)]) == ((0, 1), (2, 3))
 
 
 def _numpy_stand_in(name, calls):
@@ -135,4 +135,4 @@ def test_chain_order_matches_brute_force():
         dims = [int(d) for d in rng.choice([1, 3, 10, 100, 1000], size=count + 1)]
         shapes = [(dims[i], dims[i + 1]) for i in range(count)]
         best = min(_cost(t, shapes)[2] for t in _trees(0, count - 1))
-        assert _cost(_chain_order(shapes), shapes)[2] == best, shapes
+        assert _cost(chain_order(shapes), shapes)[2] == best, shapes

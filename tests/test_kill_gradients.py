@@ -8,7 +8,7 @@ of the chain-rule instances, and the names of T1's steps.
 import sympy as sp
 
 import theory
-from theory.gradients import _same_branches, chain_rule_instances, finite_difference_gradient
+from theory.gradients import chain_rule_instances, finite_difference_gradient, same_branches
 from theory.losses import huber, softmax_cross_entropy, squared
 from theory.notation import lam, mu
 
@@ -27,11 +27,11 @@ def test_T1_central_differences_are_60_digit_values():
 
 def test_T1_same_branches_detects_a_kink_inside_the_stencil():
     loss = huber(1)
-    assert _same_branches(loss, [sp.Rational(1, 2)], [0])
-    assert _same_branches(loss, [sp.Rational(3, 2)], [0])
-    assert not _same_branches(loss, [1 + sp.Rational(1, 10 ** 25)], [0])
-    assert not _same_branches(loss, [-1 - sp.Rational(1, 10 ** 25)], [0])
-    assert _same_branches(squared(1), [1], [0])
+    assert same_branches(loss, [sp.Rational(1, 2)], [0])
+    assert same_branches(loss, [sp.Rational(3, 2)], [0])
+    assert not same_branches(loss, [1 + sp.Rational(1, 10 ** 25)], [0])
+    assert not same_branches(loss, [-1 - sp.Rational(1, 10 ** 25)], [0])
+    assert same_branches(squared(1), [1], [0])
 
 
 def test_T1_chain_rule_instances_have_positive_regularisation():

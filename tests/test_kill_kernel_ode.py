@@ -1,4 +1,4 @@
-"""Mutation-killing tests for verify/kernel_ode.py (T2, and the Jacobians T6 uses; benchmarks/mutation.py,
+"""Mutation-killing tests for verify/flows/kernel_ode.py (T2, and the Jacobians T6 uses; benchmarks/mutation.py,
 group kernel_ode).
 
 The complex-step Jacobian against finite differences and against a linear map whose spectrum is
@@ -12,9 +12,14 @@ import types
 import numpy as np
 import pytest
 
-import verify.kernel_ode as ko
-from verify.kernel_ode import (jacobian_unchecked, kernel_ode_jacobian, kernel_ode_rhs, rightmost_jacobian_mode,
-                               validate_problem)
+import verify.flows.kernel_ode as ko
+from verify.flows.kernel_ode import (
+    jacobian_unchecked,
+    kernel_ode_jacobian,
+    kernel_ode_rhs,
+    rightmost_jacobian_mode,
+    validate_problem,
+)
 
 
 def _problem(n=3, C=1, seed=0):

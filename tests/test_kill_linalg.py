@@ -1,4 +1,4 @@
-"""Mutation-killing tests for verify/linalg.py and verify/validation.py (benchmarks/mutation.py, group linalg).
+"""Mutation-killing tests for verify/core/linalg.py and verify/core/validation.py (benchmarks/mutation.py, group linalg).
 
 Ranks (T4's rank floor and T5/T9's rank bounds rest on them) and the boundary checks, pinned at the
 values where a changed comparison or a changed scale would show.
@@ -8,9 +8,16 @@ import warnings
 import numpy as np
 import pytest
 
-from verify import validation as v
-from verify.linalg import (certified_rank, exact_rank, from_symmetric_coordinates, high_precision_rank, numerical_rank,
-                           rank_margin, relative_error)
+from verify.core import validation as v
+from verify.core.linalg import (
+    certified_rank,
+    exact_rank,
+    from_symmetric_coordinates,
+    high_precision_rank,
+    numerical_rank,
+    rank_margin,
+    relative_error,
+)
 
 
 def test_rank_margin_is_the_distance_in_factors_to_the_threshold():

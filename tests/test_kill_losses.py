@@ -5,7 +5,6 @@ eigenvalue and the seeded rational point, so a changed sampling or a changed sym
 the refusal of binary and octal literals.
 """
 import pytest
-
 import sympy as sp
 
 from theory.loss_parser import parse_loss_text

@@ -1,4 +1,4 @@
-"""Mutation-killing tests for verify/verdict.py and verify/claims/common.py (benchmarks/mutation.py, group verdict).
+"""Mutation-killing tests for verify/core/verdict.py and verify/claims/common.py (benchmarks/mutation.py, group verdict).
 
 Each test pins a behaviour that a surviving mutant changed: the exact fields of a Verdict built by
 judge() and combine(), its repr, its JSON form, and which part combine() reports as the worst.
@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from verify.claims.common import _ratio, combine
-from verify.verdict import CheckError, Verdict, judge
+from verify.claims.common import combine, error_ratio
+from verify.core.verdict import CheckError, Verdict, judge
 
 
 def test_judge_fields_when_passing():
@@ -102,4 +102,4 @@ def test_combine_empty_control_error_names_every_empty_control():
     (1e-8, 1e-6, 1e-2), (0.5, 0.25, 2.0), (3.0, 1.0, 3.0), (0.0, 0.0, 0.0), (1e-9, 0.0, math.inf),
     (math.inf, 1.0, math.inf), (math.nan, 1.0, math.inf)])
 def test_ratio(error, tolerance, ratio):
-    assert _ratio(_part(error, tolerance)) == ratio
+    assert error_ratio(_part(error, tolerance)) == ratio

@@ -14,10 +14,10 @@ import pytest
 
 from theory.loss_parser import parse_loss_text
 from theory.losses import Loss, parse
-from verify import coupled
-from verify.coupled import coupled_flow
-from verify.flows import ConvergenceError
-from verify.loss_numeric import numeric_hessian, numeric_loss
+from verify.core.loss_numeric import numeric_hessian, numeric_loss
+from verify.flows import coupled
+from verify.flows.coupled import coupled_flow
+from verify.flows.kernel_flow import ConvergenceError
 
 RNG = np.random.default_rng(0)
 F = RNG.standard_normal((1, 7)) * 2
@@ -99,8 +99,8 @@ def test_coupled_flow_reaches_a_mode_just_above_threshold_without_a_manual_max_t
     """‖Y‖² = λμ(1 + gap): the mode relaxes at a rate ∝ gap and the flow alone stopped at max_time with a
     ConvergenceError; Newton from where the flow stopped finds the minimiser, whose spectrum is the law's."""
     from theory.losses import squared
-    from verify.linalg import relative_error
-    from verify.water_filling import water_filling_spectrum
+    from verify.core.linalg import relative_error
+    from verify.flows.water_filling import water_filling_spectrum
 
     rng = np.random.default_rng(0)
     Yg = np.sign(rng.standard_normal((1, 7)))

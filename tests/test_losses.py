@@ -9,8 +9,7 @@ import random
 
 import pytest
 import sympy as sp
-from hypothesis import example, given
-from hypothesis import strategies as st
+from hypothesis import example, given, strategies as st
 
 from theory import loss_parser
 from theory.losses import (

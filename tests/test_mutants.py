@@ -69,7 +69,7 @@ def test_T1_feature_gradient_with_twice_the_decay_is_rejected(loss):
 
 def test_T3_time_to_reach_with_the_constant_added_is_rejected():
     """t(κ) = F(κ) − F(κ₀) → F(κ) + F(κ₀): the same derivative in κ, but t(κ₀) ≠ 0."""
-    step = theory.water_filling().step("time to reach")
+    step = theory.derive_water_filling().step("time to reach")
     minus_F_at_start = sum(term for term in sp.Add.make_args(sp.expand(step.rhs)) if term.has(nt.kappa0))
     assert minus_F_at_start != 0
     wrong = step.rhs - 2 * minus_F_at_start
@@ -79,14 +79,14 @@ def test_T3_time_to_reach_with_the_constant_added_is_rejected():
 
 def test_T7_kernel_increment_without_its_transpose_is_rejected():
     """δK = ξᵀΦ + Φᵀξ → 2Φᵀξ (symmetric only when ξᵀΦ is)."""
-    from theory.noise import xi
+    from theory.t7_noise import xi
 
     step = theory.derive_noise().step("kernel increment")
     assert step.certificate.passed and not step.recheck(rhs=2 * nt.Phi.T * xi).passed
 
 
 def test_T9_reduction_needs_orthonormal_rows():
-    from theory.fixed_features import reduction_certificate
+    from theory.t9_fixed_features import reduction_certificate
 
     assert reduction_certificate("orthonormal").passed
     assert not reduction_certificate("generic").passed

@@ -1,4 +1,4 @@
-"""verify.networks: analytic gradients, GD/SGD, GD tracking the coupled flow (T5), water-filling reached by GD (T3),
+"""verify.experiments.networks: analytic gradients, GD/SGD, GD tracking the coupled flow (T5), water-filling reached by GD (T3),
 the no-decay control, the rank report (T10) and input validation."""
 import itertools
 
@@ -8,8 +8,9 @@ import pytest
 import theory
 import verify
 from verify import instances
-from verify.linalg import numerical_rank, relative_error
-from verify.networks import (
+from verify.core.linalg import numerical_rank, relative_error
+from verify.core.tolerances import TOL
+from verify.experiments.networks import (
     UFM,
     FixedFeatures,
     TwoLayer,
@@ -18,7 +19,6 @@ from verify.networks import (
     minibatch_gradient,
     train,
 )
-from verify.tolerances import TOL
 
 C = 2
 LOSSES = {"squared": theory.losses.squared(C), "softmax_ce": theory.losses.softmax_cross_entropy(C)}

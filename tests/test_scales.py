@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 import verify
 from verify import instances
-from verify.flows import MIN_SCALED_DECAY, ConvergenceError, _check_kernels
-from verify.linalg import numerical_rank, rank_margin, relative_error, singular_values
-from verify.tolerances import TOL
-from verify.water_filling import water_filling_spectrum
+from verify.core.linalg import numerical_rank, rank_margin, relative_error, singular_values
+from verify.core.tolerances import TOL
+from verify.flows.kernel_flow import MIN_SCALED_DECAY, ConvergenceError
+from verify.flows.solver_checks import check_kernels
+from verify.flows.water_filling import water_filling_spectrum
 
 N, LAM, MU = 6, 0.3, 0.1
 RNG = np.random.default_rng(5)
@@ -87,11 +87,11 @@ def test_the_refusal_threshold_is_where_integration_still_works():
 def test_psd_check_rejects_a_non_psd_kernel_and_accepts_rounding():
     """The judge behind every returned kernel: a −1e-6 eigenvalue fails, integration noise (−1e-14) passes."""
     K = np.diag([3.0, 1.0, 0.0])
-    _check_kernels("test", K - 1e-14 * np.eye(3), 1e-8)
+    check_kernels("test", K - 1e-14 * np.eye(3), 1e-8)
     with pytest.raises(ConvergenceError, match="not positive semidefinite"):
-        _check_kernels("test", K - 1e-6 * np.eye(3), 1e-8)
+        check_kernels("test", K - 1e-6 * np.eye(3), 1e-8)
     with pytest.raises(ConvergenceError, match="non-finite"):
-        _check_kernels("test", K * np.inf, 1e-8)
+        check_kernels("test", K * np.inf, 1e-8)
 
 
 @pytest.mark.parametrize("scale", [1e-300, 1e150])
@@ -154,7 +154,7 @@ def _ring_laplacian(n=6):
 @pytest.mark.parametrize("c", [1e-200, 1e-50, 1.0, 1e50, 1e200])
 def test_ssl_steady_state_follows_the_scale_of_beta_and_eps(c):
     """(K, β, ε) → (cK, cβ, cε): the steady state scales by c and is the T8 law at every c."""
-    from verify.ssl import ssl_filter_spectrum, ssl_steady_state
+    from verify.flows.ssl_flow import ssl_filter_spectrum, ssl_steady_state
 
     L = _ring_laplacian()
     K = ssl_steady_state(L, 0.1, c * 1.0, c * 0.05)
@@ -164,7 +164,7 @@ def test_ssl_steady_state_follows_the_scale_of_beta_and_eps(c):
 
 def test_ssl_steady_state_with_vanishing_eps_is_the_resolvent_law():
     """ε = 1e-300 used to raise ZeroDivisionError: every mode fills, K∞ = β(L + μI)⁻¹ − εI."""
-    from verify.ssl import ssl_filter_spectrum, ssl_steady_state
+    from verify.flows.ssl_flow import ssl_filter_spectrum, ssl_steady_state
 
     L = _ring_laplacian()
     K = ssl_steady_state(L, 0.1, 1.0, 1e-300)
@@ -174,7 +174,7 @@ def test_ssl_steady_state_with_vanishing_eps_is_the_resolvent_law():
 @pytest.mark.parametrize("mu, beta", [(1e-300, 1.0), (1e-9, 1.0)])
 def test_ssl_steady_state_refuses_an_unresolvable_fill(mu, beta):
     """μ = 1e-300 returned 5e10 for a law of 1e300: now an error names beta and the condition number."""
-    from verify.ssl import ssl_steady_state
+    from verify.flows.ssl_flow import ssl_steady_state
 
     with pytest.raises(ValueError, match=r"^beta: the steady state's K \+ εI would have condition"):
         ssl_steady_state(_ring_laplacian(), mu, beta, 0.01)
@@ -182,7 +182,7 @@ def test_ssl_steady_state_refuses_an_unresolvable_fill(mu, beta):
 
 def test_ssl_steady_state_far_below_threshold_is_zero():
     """μ = 1e300 (and β = 1e-300): every mode is empty, K∞ = 0 up to the floor."""
-    from verify.ssl import ssl_steady_state
+    from verify.flows.ssl_flow import ssl_steady_state
 
     for mu, beta in ((1e300, 1.0), (0.1, 1e-300)):
         assert np.abs(ssl_steady_state(_ring_laplacian(), mu, beta, 0.01)).max() < 1e-9
@@ -190,7 +190,7 @@ def test_ssl_steady_state_far_below_threshold_is_zero():
 
 def test_feature_steady_state_without_decay_is_a_convergence_error():
     """μ = 0 used to return eigenvalues down to −2.5e15 as 'rank 3'; labelled modes grow without bound."""
-    from verify.feature_flow import feature_steady_state
+    from verify.flows.feature_flow import feature_steady_state
 
     rng = np.random.default_rng(0)
     with pytest.raises(ConvergenceError, match="mu = 0"):

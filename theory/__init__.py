@@ -1,36 +1,37 @@
 """theory — symbolic derivations of task-driven kernel flows (SymPy only; never imports verify).
 
+One module per claim id, named ``t<k>_<subject>`` (``t1_readout`` … ``t9_fixed_features``), each with
+a ``derive_*`` function returning a certified :class:`Derivation`; the machinery they share is in
+``certify`` (steps and certificates), ``gradients``, ``matrix_algebra``, ``losses`` and ``limits``.
+
 >>> import theory
 >>> ode = theory.derive_kernel_ode(theory.losses.squared(2))
 >>> ode.certified
 True
 """
-from theory import losses, notation
-from theory.certify import Certificate, Derivation, Step
-from theory.coupled import derive_coupled
-from theory.fixed_features import derive_fixed_features
-from theory.gradients import derive_gradients
-from theory.kernel_ode import derive_kernel_ode
-from theory.noise import derive_noise
-from theory.readout import ReadoutNotEliminable, derive_readout
-from theory.spectral import water_filling
-from theory.ssl import ssl_filter
-from theory.stability import linearisation_at_commuting_points
-from theory.steady_state import rank_lemma
+from theory import losses as losses, notation as notation
+from theory.certify import Certificate as Certificate, Derivation as Derivation, Step as Step
+from theory.gradients import derive_gradients as derive_gradients
+from theory.t1_readout import ReadoutNotEliminable as ReadoutNotEliminable, derive_readout as derive_readout
+from theory.t2_kernel_ode import derive_kernel_ode as derive_kernel_ode
+from theory.t3_water_filling import derive_water_filling as derive_water_filling
+from theory.t4_rank_lemma import derive_rank_lemma as derive_rank_lemma
+from theory.t5_coupled import derive_coupled as derive_coupled
+from theory.t6_stability import derive_linearisation as derive_linearisation
+from theory.t7_noise import derive_noise as derive_noise
+from theory.t8_ssl import derive_ssl_filter as derive_ssl_filter
+from theory.t9_fixed_features import derive_fixed_features as derive_fixed_features
 
 #: claim id → (what it derives, function of the number of outputs C returning the Derivation)
 DERIVATIONS = {
     "T1": ("readout elimination (squared loss)", lambda C=2: derive_readout(losses.squared(C))),
     "T2": ("kernel ODE (squared loss)", lambda C=2: derive_kernel_ode(losses.squared(C))),
-    "T3": ("water-filling law", lambda C=2: water_filling(losses.squared(C))),
-    "T4": ("rank lemma", lambda C=2: rank_lemma()),
+    "T3": ("water-filling law", lambda C=2: derive_water_filling(losses.squared(C))),
+    "T4": ("rank lemma", lambda C=2: derive_rank_lemma()),
     "T5": ("coupled stationarity (softmax cross-entropy; any loss via theory.derive_coupled)",
            lambda C=2: derive_coupled(losses.softmax_cross_entropy(max(C, 2)))),
-    "T6": ("linearisation at commuting points", lambda C=2: linearisation_at_commuting_points(losses.squared(C))),
+    "T6": ("linearisation at commuting points", lambda C=2: derive_linearisation(losses.squared(C))),
     "T7": ("SGD noise structure", lambda C=2: derive_noise()),
-    "T8": ("self-supervised Laplacian filter", lambda C=2: ssl_filter()),
+    "T8": ("self-supervised Laplacian filter", lambda C=2: derive_ssl_filter()),
     "T9": ("fixed-feature compression (orthonormal Ψ): T2/T3 in p dimensions with labels YΨᵀ", lambda C=2: derive_fixed_features(C)),
 }
-
-__all__ = ["Certificate", "DERIVATIONS", "Derivation", "ReadoutNotEliminable", "Step", "derive_coupled", "derive_gradients", "derive_noise",
-           "derive_kernel_ode", "derive_readout", "linearisation_at_commuting_points", "losses", "notation", "rank_lemma", "ssl_filter", "water_filling"]

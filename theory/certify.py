@@ -35,8 +35,7 @@ from typing import NamedTuple
 
 import sympy as sp
 
-from theory import limits
-from theory import notation as nt
+from theory import limits, notation as nt
 
 #: digits used when an identity leaves the rationals; residues must be below 10**-(DIGITS - 10)
 DIGITS = 60
@@ -161,9 +160,9 @@ class Step:
     def latex(self) -> str:
         """lhs = rhs; a side that is a statement in words (a symbol named "rank dK") is set as text, and a
         side that is itself a relation ("f'(0) > 0", "<= 2C") is joined without a false "="."""
-        lhs, rhs = _latex_side(self.lhs), _latex_side(self.rhs)
+        lhs, rhs = latex_side(self.lhs), latex_side(self.rhs)
         left_rel, right_rel = _is_relation(self.lhs), _is_relation(self.rhs)
-        if right_rel and _name(self.rhs).lstrip().startswith(("<", ">", "=")):
+        if right_rel and symbol_name(self.rhs).lstrip().startswith(("<", ">", "=")):
             return f"{lhs} {rhs}"
         joiner = r"\iff" if left_rel and right_rel else "="
         return f"{lhs} {joiner} {rhs}"
@@ -215,12 +214,12 @@ _RELATION = re.compile(r"<=|>=|<|>|=|≤|≥")
 _TEX_RELATIONS = {"<=": r"\le", ">=": r"\ge", "≤": r"\le", "≥": r"\ge"}
 
 
-def _name(expr) -> str:
+def symbol_name(expr) -> str:
     return expr.name if isinstance(expr, sp.Symbol) else ""
 
 
 def _is_relation(expr) -> bool:
-    return isinstance(expr, (sp.core.relational.Relational,)) or bool(_RELATION.search(_name(expr)))
+    return isinstance(expr, (sp.core.relational.Relational,)) or bool(_RELATION.search(symbol_name(expr)))
 
 
 def _as_text(name: str) -> str:
@@ -229,7 +228,7 @@ def _as_text(name: str) -> str:
     return " ".join(_TEX_RELATIONS.get(p, r"\text{" + p.strip() + "}") for p in parts if p.strip())
 
 
-def _latex_side(expr) -> str:
+def latex_side(expr) -> str:
     if isinstance(expr, sp.Symbol) and not _PLAIN_NAME.fullmatch(expr.name):
         return _as_text(expr.name)
     odd = {s: sp.Symbol(_as_text(s.name)) for s in getattr(expr, "free_symbols", ())

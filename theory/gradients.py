@@ -21,8 +21,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from theory import limits
-from theory import notation as nt
+from theory import limits, notation as nt
 from theory.certify import AgainstTruth, Derivation, Step, rational, rational_matrix
 from theory.losses import Loss
 
@@ -117,7 +116,7 @@ def _branch(piecewise: sp.Piecewise, point: dict) -> int:
     return -1
 
 
-def _same_branches(loss: Loss, f, y, h=sp.Rational(1, 10**20)) -> bool:
+def same_branches(loss: Loss, f, y, h=sp.Rational(1, 10**20)) -> bool:
     """True when every Piecewise of ℓ takes the same branch throughout the central-difference stencil."""
     pieces = list(loss.expr.atoms(sp.Piecewise))
     if not pieces:
@@ -163,7 +162,7 @@ class GradientDerivation(Derivation):
         points = []
         while len(points) < 3:
             f, y = [rational(rng) for _ in range(loss.C)], [rational(rng) for _ in range(loss.C)]
-            if _same_branches(loss, f, y):  # central differences across a kink are only O(h)
+            if same_branches(loss, f, y):  # central differences across a kink are only O(h)
                 points.append((f"f={f}, y={y}", dict(zip(loss.f, f)) | dict(zip(loss.y, y))))
         differences = AgainstTruth(
             "∇_f ℓ against 120-digit central differences of ℓ (h = 1e-40)",

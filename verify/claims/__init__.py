@@ -1,65 +1,27 @@
-"""The claim registry: every claim of docs/theory.md is a registered :class:`Claim` with its checks.
+"""verify.claims — one module per claim id (``t1_readout`` … ``t10_real_networks``) and their registry.
 
-A check takes a :class:`Context` (profile and seed) and returns a :class:`verify.verdict.Verdict`.
-A claim passes only when its derivation is certified, its numeric comparison is within tolerance
-and its negative controls are rejected by the same check.
+Importing the package registers every claim; ``REGISTRY`` maps an id to its :class:`Claim`. Helpers
+that several claims share live in ``shared``; ``common`` combines a claim's parts into one verdict.
 
 >>> sorted(REGISTRY, key=lambda c: int(c[1:]))
 ['T1', 'T2', 'T3', 'T4', 'T5', 'T6', 'T7', 'T8', 'T9', 'T10']
->>> REGISTRY["T10"].profiles      # run by default in the full profile only; --claims T10 runs it in any
-('full',)
 """
-from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
-
-import numpy as np
-
-PROFILES = ("quick", "full")
-
-
-@dataclass(frozen=True)
-class Context:
-    profile: str = "quick"
-    seed: int = 0
-
-    def rng(self, salt: int = 0) -> np.random.Generator:
-        return np.random.default_rng([self.seed, salt])
-
-    def pick(self, quick, full):
-        """The quick or full value of a size parameter."""
-        return quick if self.profile == "quick" else full
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    title: str
-    statement: str
-    assumptions: str
-    check: Callable[[Context], object]
-    #: the profiles whose default selection ("all") includes this claim; ``--claims`` runs it in any profile
-    profiles: tuple[str, ...] = PROFILES
-
-
-REGISTRY: dict[str, Claim] = {}
-
-
-def register(claim: Claim) -> Claim:
-    if claim.id in REGISTRY:
-        raise ValueError(f"claim {claim.id} is already registered")
-    REGISTRY[claim.id] = claim
-    return claim
-
-
-def get(claim_id: str) -> Claim:
-    try:
-        return REGISTRY[claim_id]
-    except KeyError:
-        raise ValueError(f"unknown claim {claim_id!r}; known claims: {', '.join(sorted(REGISTRY))}") from None
-
-
-# the claim families register themselves on import
-from verify.claims import compression, coupled, kernel_ode, noise, rank, readout, ssl, stability, water_filling  # noqa: E402,F401,I001
-from verify.claims import real_networks  # noqa: E402,F401,I001
+# ruff: noqa: I001 — the registry first, then each claim module, which registers its claim on import
+from verify.claims.registry import (
+    PROFILES as PROFILES,
+    REGISTRY as REGISTRY,
+    Claim as Claim,
+    Context as Context,
+    get as get,
+    register as register,
+)
+from verify.claims import t1_readout as t1_readout
+from verify.claims import t2_kernel_ode as t2_kernel_ode
+from verify.claims import t3_water_filling as t3_water_filling
+from verify.claims import t4_rank as t4_rank
+from verify.claims import t5_coupled as t5_coupled
+from verify.claims import t6_stability as t6_stability
+from verify.claims import t7_noise as t7_noise
+from verify.claims import t8_ssl as t8_ssl
+from verify.claims import t9_compression as t9_compression
+from verify.claims import t10_real_networks as t10_real_networks

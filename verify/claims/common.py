@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from verify.verdict import CheckError, Verdict
+from verify.core.verdict import CheckError, Verdict
 
 
 def certificate_failures(derivation) -> list[str]:
@@ -90,7 +90,7 @@ def combine(claim: str, seed: int, parts: dict[str, Verdict], *, derivation=None
     for name, verdict in (controls or {}).items():
         if verdict.passed:
             reasons.append(f"negative control '{name}' was not rejected")
-    worst_name, worst = max(parts.items(), key=lambda kv: _ratio(kv[1]))
+    worst_name, worst = max(parts.items(), key=lambda kv: error_ratio(kv[1]))
     info = dict(details or {})
     info["parts"] = {k: v.to_dict() for k, v in parts.items()}
     info["controls"] = {k: {"rejected": not v.passed, "instances": v.instances, "reason": v.reason}
@@ -101,7 +101,7 @@ def combine(claim: str, seed: int, parts: dict[str, Verdict], *, derivation=None
                    worst.tolerance, seed, "; ".join(reasons), info, worst.measure)
 
 
-def _ratio(v: Verdict) -> float:
+def error_ratio(v: Verdict) -> float:
     if not math.isfinite(v.worst_error):
         return math.inf
     return v.worst_error / v.tolerance if v.tolerance > 0 else (0.0 if v.worst_error == 0 else math.inf)

@@ -1,0 +1,46 @@
+"""verify.campaign — running the claims: the campaign (``runner``), report and figures, and ``kflow``.
+
+The top layer: it may import every other layer; nothing imports it. ``verify.campaign.cli`` is the
+command-line entry point (``kflow``, ``python -m verify.campaign.cli``) and is not re-exported here,
+so that running it as ``__main__`` does not import it twice.
+"""
+from verify.campaign.figures import (
+    draw as draw,
+)
+from verify.campaign.report import (
+    FIGURES as FIGURES,
+    PACKAGES as PACKAGES,
+    REPORT_FILES as REPORT_FILES,
+    clear_output as clear_output,
+    git_revision as git_revision,
+    machine as machine,
+    markdown as markdown,
+    package_version as package_version,
+    prepare_output as prepare_output,
+    provenance as provenance,
+    report_data as report_data,
+    start_report as start_report,
+    utc_now as utc_now,
+    versions as versions,
+    write_data as write_data,
+    write_figures as write_figures,
+    write_report as write_report,
+)
+from verify.campaign.runner import (
+    DEFAULT_TIME_LIMIT as DEFAULT_TIME_LIMIT,
+    INTERRUPTED_EXIT as INTERRUPTED_EXIT,
+    STATUSES as STATUSES,
+    ClaimResult as ClaimResult,
+    Interrupted as Interrupted,
+    check_profile as check_profile,
+    check_time_limit as check_time_limit,
+    describe_error as describe_error,
+    exit_status as exit_status,
+    finding_counts as finding_counts,
+    findings_of as findings_of,
+    headline as headline,
+    parse_claims as parse_claims,
+    run as run,
+    status_counts as status_counts,
+    summary_table as summary_table,
+)

@@ -1,0 +1,423 @@
+"""Integrators for the kernel ODE (T2): trajectories and steady states.
+
+    dK/dt = K·D(K) + D(K)·K − 2μK         (D(K) = λ(K + λI)⁻¹YᵀY(K + λI)⁻¹)
+
+The flow is integrated in symmetric coordinates (the n(n+1)/2 entries K_ij, i ≤ j) with SciPy's
+``solve_ivp``. Mode rates range from 2μ (decay outside the labels) to about 2s/λ, so the flow is
+stiff when λμ ≪ s. With ``method="auto"`` the stiff-switching LSODA method is used with the exact
+Jacobian (complex-step differentiation of the generated right-hand side) while
+n(n+1)/2 ≤ ``DENSE_JACOBIAN_LIMIT``; above it a dense Jacobian (O(n⁴) memory, O(n⁶) to factor)
+costs more than it saves and the explicit DOP853 method is used.
+
+Scales. The flow has two exact symmetries, (K, Y, λ, μ, t) → (cK, cY, cλ, cμ, t/c) and (Y, μ, t) → (cY, c²μ, t/c²),
+so both integrators work in units where λ = 1 and the labels' scale σ = max(‖Y‖₂, √(λμ)) is 1:
+
+    K = λK̃,  Y = σỸ,  μ̃ = λμ/σ² ≤ 1,  dK̃/dτ = F(K̃, Ỹ, 1, μ̃)/ρ,  ρ = 1 + μ̃,  t = λτ/(σ²ρ),
+
+(F the generated right-hand side), and map the result back. Labels, kernels and decays from 1e-300 to 1e300
+then meet the same bounded problem instead of overflowing or setting tolerances at the wrong scale.
+
+Steady states are declared by a dimensionless residual, never by a fixed end time:
+
+    r(K) = ‖dK/dt‖_F / (2μ · max(‖K‖_F, floor)) < tol,
+
+the velocity over the slowest decay rate 2μ (every mode outside the labels' span relaxes at 2μ, a filled mode
+at about 4μ), i.e. an estimate of ‖K − K∞‖/‖K‖; floor = TOL.steady_state_floor · λ · min(‖K̃0‖_F, max(1, κ̃))
+(κ̃ the law's largest eigenvalue over λ; ‖K̃0‖ alone when the law is 0, at most 1, at least 1e-250): the scale
+the flow ends at, not the one it starts from. Explicit methods
+stall at a noise floor near 1e-10 (their step sits at the stability limit of the stiff modes),
+so :func:`steady_state` integrates until the residual reaches ``handoff`` (1e-3) and then solves
+dK/dt = 0 by Newton–Krylov (``scipy.optimize.newton_krylov``) from there. Newton converges
+quadratically but may land on any nearby fixed point (e.g. one with a slowly growing mode still
+empty), so its result is accepted only if it is not linearly unstable — the rightmost eigenvalue
+of the Jacobian (dense for small n, ARPACK on Jacobian-vector products otherwise) is not positive —
+as a limit of the flow from a generic start must be. Otherwise integration continues to ``tol``,
+and an unstable end point is left along its unstable direction (see :func:`steady_state`).
+If nothing meets the criterion by ``max_time``, :class:`ConvergenceError` says how far it got.
+
+>>> import numpy as np
+>>> K_inf = steady_state(np.eye(3), np.array([[1.0, 1.0, 0.0]]), lam=0.5, mu=0.1)
+>>> np.round(np.linalg.eigvalsh(K_inf)[::-1], 6) + 0.0
+array([2.662278, 0.      , 0.      ])
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from verify.core import validation as v
+from verify.core.errors import ConvergenceError
+from verify.core.linalg import (
+    confirmed_rank,
+    frobenius_weights,
+    from_symmetric_coordinates,
+    to_symmetric_coordinates,
+)
+from verify.core.tolerances import TOL
+from verify.flows.kernel_ode import (
+    compiled_rhs,
+    jacobian_unchecked,
+    rightmost_jacobian_mode,
+    validate_problem,
+)
+from verify.flows.solver_checks import check_kernels, newton_polish
+from verify.flows.water_filling import label_spectrum, mode_value
+
+#: largest number of symmetric coordinates for which the dense exact Jacobian is used (n ≈ 44)
+DENSE_JACOBIAN_LIMIT = 1000
+#: relative size of the step off an unstable steady state along its unstable direction
+ESCAPE_SIZE = 1e-3
+#: smallest scaled decay μ̃ = λμ/‖Y‖₂² for which steady states are computed: below it the filled modes
+#: (κ̃ ≈ μ̃^(-1/2)) need ~1/μ̃ time units and K̃ + I is too ill-conditioned for the residual to reach tol
+MIN_SCALED_DECAY = 1e-10
+#: rounding floor of the residual: r cannot fall below about eps·cond(K̃ + I) ≈ eps·(1 + κ̃), so the
+#: criterion is r < max(tol, RESIDUAL_NOISE·(1 + κ̃)) (≤ 2.2e-9 for μ̃ ≥ MIN_SCALED_DECAY, below TOL.law)
+RESIDUAL_NOISE = 100 * np.finfo(float).eps
+#: longest trajectory integrate_kernel_flow follows, in units of the fastest rate (‖Y‖₂²/λ + μ)⁻¹
+MAX_SCALED_TIME = 1e15
+METHODS = ("auto", "Radau", "BDF", "LSODA", "DOP853", "RK45")
+
+
+@dataclass(frozen=True)
+class KernelTrajectory:
+    """K(t) at the requested times. ``kernels[k]`` is the n × n kernel at ``times[k]``."""
+
+    times: np.ndarray
+    kernels: np.ndarray
+    method: str
+    nfev: int
+
+    def spectra(self) -> np.ndarray:
+        """Eigenvalues of K(t), descending, shape (len(times), n)."""
+        return np.linalg.eigvalsh(self.kernels)[:, ::-1]
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """A converged steady state: the kernel, when and how it was reached, its residual."""
+
+    kernel: np.ndarray
+    time: float
+    residual: float
+    method: str
+    nfev: int
+    max_real_eigenvalue: float
+
+
+def _choose(method: str, n: int) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method != "auto":
+        return method
+    return "LSODA" if n * (n + 1) // 2 <= DENSE_JACOBIAN_LIMIT else "DOP853"
+
+
+@dataclass(frozen=True)
+class _Scaled:
+    """The problem in the module's units: K̃0 = K0/λ, Ỹ = Y/σ, μ̃ = λμ/σ², time τ with t = λτ/(σ²ρ)."""
+
+    K0: np.ndarray
+    Y: np.ndarray
+    mu: float
+    lam: float
+    sigma: float
+    rho: float
+    #: the kernel scale the flow ends at (floor = TOL.steady_state_floor · reference, in units of λ)
+    reference: float
+
+    #: ‖K̃0‖_F and the law's largest eigenvalue κ̃ (∞ with μ = 0)
+    size: float
+    law: float
+
+    @classmethod
+    def of(cls, K0, Y, lam, mu) -> "_Scaled":
+        top = np.abs(Y).max()
+        norm_Y = float(np.linalg.norm(Y / top, 2) * top) if top > 0 else 0.0
+        # σ = max(‖Y‖₂, √(λμ)): then μ̃ ≤ 1 and ‖Ỹ‖₂ ≤ 1, whatever the scales (any σ > 0 is a symmetry)
+        sigma = max(norm_Y, np.sqrt(lam) * np.sqrt(mu)) or np.sqrt(lam)
+        Y_s = Y / sigma
+        mu_s = min((lam / sigma) * (mu / sigma), 1.0)  # no λμ product: it underflows at 1e-162 scales
+        s_top = (norm_Y / sigma) ** 2
+        law = (np.sqrt(s_top / mu_s) - 1.0 if s_top > mu_s else 0.0) if mu_s > 0 else np.inf
+        with np.errstate(over="ignore"):
+            K0_s = K0 / lam
+        if not np.all(np.isfinite(K0_s)):
+            raise ValueError(f"K0: K0/λ overflows float64 (max|K0| = {np.abs(K0).max():.3g}, lam = {lam:.3g}); the flow is "
+                             "solved in units of λ — rescale K0, or raise lam")
+        size = _norm(K0_s)
+        # kernels below 1e-250 (in units of λ) are 0 here: the integrators' absolute tolerances stay normal floats
+        reference = max(min(size, max(1.0, law)) if law > 0 else min(size, 1.0), 1e-250)
+        return cls(K0_s, Y_s, mu_s, lam, sigma, 1.0 + mu_s, reference, size, law)
+
+    def rate(self, K: np.ndarray) -> float:
+        """Bound on the scaled flow's rates at K̃: ‖J‖ ≤ (6‖D̃‖₂ + 2μ̃)/ρ, with ‖D̃‖₂ = ‖(K̃ + I)⁻¹Ỹᵀ‖₂²
+        (J[E] = E(D̃ − μ̃) + (D̃ − μ̃)E + K̃D̃'[E] + D̃'[E]K̃, D̃' = −(RED̃ + D̃ER), ‖K̃R‖ ≤ 1)."""
+        Z = np.linalg.solve(K + np.eye(K.shape[0]), self.Y.T)
+        return (6 * np.linalg.norm(Z, 2) ** 2 + 2 * self.mu) / self.rho
+
+    @property
+    def slowest(self) -> float:
+        """The scaled decay rate 2μ̃/ρ of every mode outside the labels' span: the residual's time unit."""
+        return 2 * self.mu / self.rho if self.mu > 0 else 1.0
+
+    def time(self, tau: float) -> float:
+        """Original time of scaled time τ (t = λτ/(σ²ρ), computed without overflow)."""
+        return tau * (self.lam / self.sigma) / self.sigma / self.rho
+
+    def tau(self, t: float) -> float:
+        return min(t * (self.sigma / self.lam) * self.sigma * self.rho, np.finfo(float).max)
+
+    @property
+    def floor(self) -> float:
+        return TOL.steady_state_floor * self.reference
+
+
+def _norm(x) -> float:
+    """‖x‖_F without overflow or underflow in the sum of squares (entries up to the largest float)."""
+    top = float(np.abs(x).max()) if np.size(x) else 0.0
+    return top * float(np.linalg.norm(x / top)) if top > 0 and np.isfinite(top) else top
+
+
+def _system(scaled: _Scaled, method):
+    """dK̃/dτ = F(K̃, Ỹ, 1, μ̃)/ρ in symmetric coordinates, and its Jacobian for the implicit methods."""
+    n = scaled.K0.shape[0]
+    rhs = compiled_rhs(scaled.Y.shape[0])
+    Y, mu, rho = scaled.Y, scaled.mu, scaled.rho
+
+    def singular(K):
+        return ConvergenceError(f"K0: K/λ + I is numerically singular (‖K/λ‖ = {_norm(K):.3g} with a direction of "
+                                "eigenvalue ~0: float64 cannot hold both); K0 is too large relative to lam — rescale "
+                                "K0 or raise lam")
+
+    def f(_, x):
+        K = from_symmetric_coordinates(x, n)
+        try:
+            return to_symmetric_coordinates(rhs(K, Y, 1.0, mu)) / rho
+        except np.linalg.LinAlgError:
+            raise singular(K) from None
+
+    def jac(_, x):
+        K = from_symmetric_coordinates(x, n)
+        try:
+            return jacobian_unchecked(rhs, K, Y, 1.0, mu) / rho
+        except np.linalg.LinAlgError:
+            raise singular(K) from None
+
+    kwargs = {"jac": jac} if method in ("Radau", "BDF", "LSODA") else {}
+    return f, kwargs
+
+
+def _tolerances(scaled: _Scaled, rtol):
+    # absolute tolerance at the scale the flow ends at (K0's when it starts below it)
+    return rtol, rtol * scaled.reference * 1e-2
+
+
+def integrate_kernel_flow(K0, Y, lam, mu, t, *, method: str = "auto", rtol: float = TOL.integration):
+    """Integrate dK/dt = K·D(K) + D(K)·K − 2μK from K(0) = K0 and return K at the times ``t``.
+
+    K0: symmetric PSD n × n; Y: C × n; λ > 0; μ ≥ 0; ``t``: end time or increasing array of times
+    (starting at 0 or later; the flow starts at t = 0). Returns a :class:`KernelTrajectory`.
+    """
+    K0, Y, lam, mu = validate_problem(K0, Y, lam, mu, psd=True, name="K0")
+    times = v.times("t", t)
+    rtol = v.positive("rtol", rtol)
+    chosen = _choose(method, K0.shape[0])
+    scaled = _Scaled.of(K0, Y, lam, mu)
+    f, kwargs = _system(scaled, chosen)
+    rtol, atol = _tolerances(scaled, rtol)
+    taus = np.array([scaled.tau(t) for t in times])
+    if taus[-1] > MAX_SCALED_TIME:
+        raise ValueError(f"t: {times[-1]:.3g} is {taus[-1]:.3g} units of the flow's fastest rate (‖Y‖₂²/λ + μ); "
+                         f"beyond {MAX_SCALED_TIME:g} the trajectory is not resolvable step by step — integrate to a "
+                         "shorter time, or use steady_state for the limit")
+    if np.any(np.diff(taus) <= 0) or not np.all(np.isfinite(taus)):
+        raise ValueError(f"t: the times are not resolved in the flow's own units (t·‖Y‖₂²/λ·(1 + λμ/‖Y‖₂²) = "
+                         f"{taus[-1]:.3g}); integrate over fewer, farther-apart times")
+    n = K0.shape[0]
+    x0 = to_symmetric_coordinates(scaled.K0)
+    if taus[-1] * scaled.rate(scaled.K0) <= 1e-3 * rtol:
+        # too short to resolve (an integrator's first step would underflow): one Euler step, whose error
+        # (τ·rate)² is far below rtol, gives K at each time
+        velocity = f(0.0, x0)
+        kernels = np.stack([from_symmetric_coordinates(x0 + tau * velocity, n) for tau in taus]) * lam
+        check_kernels("integrate_kernel_flow", kernels, lam * scaled.floor)
+        return KernelTrajectory(times, kernels, "Euler (times below the flow's resolution)", 1)
+    sol = solve_ivp(f, (0.0, taus[-1]), x0, method=chosen, t_eval=taus, rtol=rtol, atol=atol, **kwargs)
+    if not sol.success:
+        raise ConvergenceError(f"solve_ivp ({chosen}) failed: {sol.message}")
+    kernels = np.stack([from_symmetric_coordinates(x, n) for x in sol.y.T]) * lam
+    check_kernels("integrate_kernel_flow", kernels, lam * scaled.floor)
+    return KernelTrajectory(times[: len(sol.t)], kernels, chosen, sol.nfev)
+
+
+def problem_scale(K0, Y, lam, mu) -> float:
+    """max(‖K0‖_F, largest κ∞ of the law): the size of a T4 problem, against which absolute floors are set."""
+    return float(max(np.linalg.norm(K0), mode_value(label_spectrum(Y), lam, mu).max()))
+
+
+def steady_state_rank(K, scale: float | None = None) -> int:
+    """confirmed_rank(K), and 0 when ‖K‖_F ≤ TOL.steady_state_floor · ``scale``.
+
+    The rank is relative to σ_max, so a K∞ that decayed to rounding noise (every label mode below
+    the threshold: the true K∞ is 0) would have full rank. Below the floor the steady-state criterion
+    itself cannot tell K from 0 (its residual is measured against the same floor), so K counts as 0.
+    """
+    if scale is not None and np.linalg.norm(K) <= TOL.steady_state_floor * scale:
+        return 0
+    return confirmed_rank(K)
+
+
+def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: float | None = None,
+                 method: str = "auto", rtol: float = TOL.integration, handoff: float = 1e-3,
+                 escape_unstable: bool = True, return_info: bool = False):
+    """K∞: follow the kernel ODE from K0 until the dimensionless residual r(K) < ``tol`` (module docstring).
+
+    Integration (``method``) until the residual is below ``handoff``, then Newton–Krylov on
+    dK/dt = 0 (see the module docstring). Every state is confirmed by the rightmost eigenvalue of
+    the Jacobian before it is returned. A generic trajectory cannot end at an unstable steady state,
+    but a slow unstable mode (s just above λμ, started near 0) can satisfy the residual criterion
+    before it grows; with ``escape_unstable`` (default) such a state is left along its unstable
+    direction and the flow continued (at most 3 times). Pass ``escape_unstable=False`` for the flow's
+    own limit from a start exactly on an unstable state's stable manifold (e.g. a fillable mode
+    exactly 0). The result is checked before it is returned: finite, positive semidefinite, residual
+    below ``tol``; otherwise :class:`ConvergenceError`.
+
+    ``max_time`` defaults to (200 + |ln(‖K0‖/K∞ scale)|)/μ (hundreds of the slowest decay time 1/(2μ), plus
+    the time to grow or decay from K0's scale); with μ = 0 labelled modes grow without bound and a
+    :class:`ConvergenceError` is raised. Returns K∞ (n × n), or a :class:`SteadyState` with time, residual,
+    method, cost and rightmost eigenvalue (in the original time units) when ``return_info``.
+    """
+    K0, Y, lam, mu = validate_problem(K0, Y, lam, mu, psd=True, name="K0")
+    tol = v.positive("tol", tol)
+    handoff = max(v.positive("handoff", handoff), tol)
+    scaled = _Scaled.of(K0, Y, lam, mu)
+    _resolvable(scaled, mu)
+    tol = _attainable(tol, scaled)
+    if max_time is None:
+        travel = abs(np.log(max(scaled.size, 1e-250) / max(1.0, scaled.law))) if np.isfinite(scaled.law) else 0.0
+        max_time = (200.0 + travel) / mu if mu > 0 else 1e4
+    max_tau = scaled.tau(v.positive("max_time", max_time))
+    chosen = _choose(method, K0.shape[0])
+    f, kwargs = _system(scaled, chosen)
+    rtol, atol = _tolerances(scaled, v.positive("rtol", rtol))
+    n = K0.shape[0]
+    weights = frobenius_weights(n)
+    floor = scaled.floor
+    rhs = compiled_rhs(Y.shape[0])
+    # eigenvalues within TOL.stability of 0, relative to the flow's rates at that state, are undecided and not
+    # treated as unstable
+    def margin(x):
+        return TOL.stability * scaled.rate(from_symmetric_coordinates(x, n))
+    evaluations = [0]
+
+    def counted(t, x):
+        evaluations[0] += 1
+        return f(t, x)
+
+    def residual(x):  # ≈ ‖K − K∞‖/‖K‖: the velocity over the slowest decay rate
+        return _norm(f(0.0, x) * weights) / scaled.slowest / max(_norm(x * weights), floor, np.finfo(float).tiny)
+
+    def integrate(x0, t0, target):
+        def reached(_, x):
+            return np.log(max(residual(x), np.finfo(float).tiny) / target)
+
+        reached.terminal, reached.direction = True, -1
+        sol = solve_ivp(counted, (t0, max_tau), x0, method=chosen, events=reached, rtol=rtol, atol=atol, **kwargs)
+        x_end, t_end = sol.y[:, -1], float(sol.t[-1])
+        if not np.all(np.isfinite(x_end)) or residual(x_end) >= target * 1.01:  # the event stops at the crossing
+            raise _no_convergence(scaled.time(t_end), max_time, residual(x_end), target, mu, sol)
+        return x_end, t_end
+
+    def rightmost(x):
+        return rightmost_jacobian_mode(rhs, from_symmetric_coordinates(x, n), scaled.Y, 1.0, scaled.mu)
+
+    x, time = to_symmetric_coordinates(scaled.K0), 0.0
+    for escape in range(4):
+        if residual(x) >= handoff:
+            x, time = integrate(x, time, handoff)
+        how = chosen
+        if residual(x) >= tol:
+            polished = newton_polish(counted, x, tol, residual)
+            if polished is not None and rightmost(polished)[0] / scaled.rho <= margin(polished):
+                x, how = polished, f"{chosen} + Newton-Krylov"
+            else:
+                x, time = integrate(x, time, tol)
+        top, direction = rightmost(x)
+        top /= scaled.rho  # the scaled flow's rate
+        if top <= margin(x) or not escape_unstable:
+            kernel = from_symmetric_coordinates(x, n) * lam
+            check_kernels("steady_state", kernel, lam * floor)
+            rate = top * scaled.rho * (scaled.sigma / lam) * scaled.sigma
+            result = SteadyState(kernel, scaled.time(time), residual(x), how, evaluations[0], rate)
+            return result if return_info else result.kernel
+        if escape == 3 or direction is None:
+            break
+        x = _escape(x, direction, n, ESCAPE_SIZE, floor)
+    raise ConvergenceError(f"the flow keeps settling on an unstable steady state (rightmost eigenvalue "
+                           f"{top * scaled.rho * (scaled.sigma / lam) * scaled.sigma:.3g} > 0 at "
+                           f"t = {scaled.time(time):.4g}); a mode sits too close to the threshold s = λμ")
+
+
+def _attainable(tol: float, scaled: _Scaled) -> float:
+    """``tol``, raised to the residual's rounding floor RESIDUAL_NOISE·(1 + κ̃) where that is larger."""
+    return max(tol, RESIDUAL_NOISE * (1.0 + scaled.law)) if np.isfinite(scaled.law) else tol
+
+
+def _resolvable(scaled: _Scaled, mu: float) -> None:
+    if 0 < scaled.mu < MIN_SCALED_DECAY:
+        raise ValueError(f"mu: λμ/‖Y‖₂² = {scaled.mu:.3g} is below {MIN_SCALED_DECAY:g}; the steady state (modes near "
+                         f"√(λs/μ) ≈ {scaled.lam * scaled.law:.3g}) lies beyond float64 integration; raise mu or lam, "
+                         f"or shrink Y (the law of verify.water_filling_spectrum needs no integration)")
+
+
+def _escape(x, direction, n, size, floor):
+    """Step off an unstable steady state along its unstable direction, keeping K positive semidefinite
+    (by ``size`` of ‖K‖, and at least 1000× the residual floor, so that the step is seen by the residual)."""
+    K = from_symmetric_coordinates(x, n)
+    E = from_symmetric_coordinates(direction, n)
+    E *= size * max(_norm(K), 1e3 * floor) / max(_norm(E), np.finfo(float).tiny)
+    options = [K + E, K - E]
+    best = max(options, key=lambda M: np.linalg.eigvalsh(M)[0])
+    # an indefinite direction (a mix of tied unstable modes) would leave a negative eigenvalue, which the flow
+    # keeps: step to the nearest PSD matrix instead
+    values, vectors = np.linalg.eigh(best)
+    return to_symmetric_coordinates((vectors * np.clip(values, 0.0, None)) @ vectors.T)
+
+
+def newton_steady_state(K_start, Y, lam, mu, *, tol: float = TOL.steady_state) -> np.ndarray:
+    """A steady state near ``K_start`` by Newton–Krylov on dK/dt = 0 alone — stable *or unstable*.
+
+    Unlike :func:`steady_state` nothing follows the flow: this finds whichever fixed point Newton
+    converges to (the rank lemma T4 is about every steady state). ConvergenceError if Newton fails
+    to bring the residual r(K) of the module docstring below ``tol``, or ends at a kernel that is not
+    positive semidefinite (a fixed point of the algebraic equation that is no kernel).
+    """
+    K_start, Y, lam, mu = validate_problem(K_start, Y, lam, mu, name="K_start")
+    n = K_start.shape[0]
+    scaled = _Scaled.of(K_start, Y, lam, mu)
+    _resolvable(scaled, mu)
+    f, _ = _system(scaled, "DOP853")
+    weights = frobenius_weights(n)
+    floor = scaled.floor
+
+    def residual(x):
+        return _norm(f(0.0, x) * weights) / scaled.slowest / max(_norm(x * weights), floor, np.finfo(float).tiny)
+
+    root = newton_polish(f, to_symmetric_coordinates(scaled.K0), _attainable(v.positive("tol", tol), scaled), residual)
+    if root is None:
+        raise ConvergenceError("Newton–Krylov found no steady state near K_start")
+    kernel = from_symmetric_coordinates(root, n) * lam
+    check_kernels("newton_steady_state", kernel, lam * floor)
+    return kernel
+
+
+def _no_convergence(time, max_time, res, target, mu, sol):
+    message = (f"no steady state by t = {time:.4g} (max_time = {max_time:.4g}): "
+               f"‖dK/dt‖/‖K‖ = {res:.3g} > {target:g}")
+    if mu == 0:
+        message += " — with mu = 0 labelled modes grow without bound"
+    if not sol.success:
+        message += f"; solver: {sol.message}"
+    return ConvergenceError(message)
