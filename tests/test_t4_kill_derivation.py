@@ -25,9 +25,9 @@ T4_STEPS = [
      ('n=3, rank K=1', 'n=4, rank K=2', 'n=4, rank K=3', 'n=3, rank K=3')),
     ('T4',
      'PSD is needed',
-     'for indefinite K = diag(1, −1, 2) the general solution has A·K ≠ 0',
-     'A·K for the general solution at K = diag(1, −1, 2); the counterexample is not zero',
-     ('n=3, K=diag(1,-1,2)', 'n=3')),
+     'for indefinite K = diag(2, −2, 3) the general solution has A·K ≠ 0',
+     'A·K for the general solution at K = diag(2, −2, 3); the counterexample is not zero',
+     ('n=3, K=diag(2,-2,3)', 'n=3')),
     ('T4',
      'ker(D − μI) ⊆ range D',
      'for μ > 0, (D − μI)v = 0 ⇒ v = Dv/μ ∈ range D, so rank K ≤ rank D ≤ C',
@@ -60,7 +60,7 @@ def _checks(check):
 
 def test_T4_every_explicit_instance_has_the_shapes_its_symbols_declare():
     """Each matrix of each instance is as large as its symbol at the instance's sizes (n = 3 for the
-    indefinite counterexample K = diag(1, −1, 2)): an instance must be one the identity is about."""
+    indefinite counterexample K = diag(2, −2, 3)): an instance must be one the identity is about."""
     seen = 0
     for step in theory.derive_rank_lemma().steps:
         for check in _checks(step.check):
@@ -74,3 +74,13 @@ def test_T4_every_explicit_instance_has_the_shapes_its_symbols_declare():
                         assert sp.Matrix(value).shape == shape, (step.name, label, key)
                         seen += 1
     assert seen >= 10
+
+
+def test_T4_counterexample_step_rejects_A_times_K_inverse():
+    """The counterexample's K must tell A·K from A·K⁻¹: at K = diag(1, −1, 2) the general solution A lives on
+    the ±1 block, where K = K⁻¹, and the mutant lhs A·K⁻¹ was certified (a fresh-sample survivor)."""
+    step = theory.derive_rank_lemma().step("PSD is needed")
+    A_times_K = step.lhs
+    assert step.recheck().passed
+    assert not step.recheck(lhs=A_times_K.args[0] * nt.K.I).passed
+    assert not step.recheck(lhs=A_times_K.args[0] * nt.K * nt.K).passed

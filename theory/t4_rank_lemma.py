@@ -100,13 +100,13 @@ class RankLemma(Derivation):
                           Identity("the general solution of KA + AK = 0 satisfies AK = 0", sizes=(),
                                    instances=lambda: solved)))
 
-        K_indefinite = sp.ImmutableMatrix(sp.diag(1, -1, 2))
+        K_indefinite = sp.ImmutableMatrix(sp.diag(2, -2, 3))
         A_general = sp.ImmutableMatrix(solve_anticommutator(K_indefinite))
         counterexample = sp.ImmutableMatrix(A_general * K_indefinite)
-        indefinite = [("n=3, K=diag(1,-1,2)", {nt.n: 3, nt.K: K_indefinite, A: A_general})]
-        steps.append(Step("T4", "PSD is needed", "for indefinite K = diag(1, −1, 2) the general solution has A·K ≠ 0",
+        indefinite = [("n=3, K=diag(2,-2,3)", {nt.n: 3, nt.K: K_indefinite, A: A_general})]
+        steps.append(Step("T4", "PSD is needed", "for indefinite K = diag(2, −2, 3) the general solution has A·K ≠ 0",
                           A * nt.K, counterexample,
-                          AllOf(Identity("A·K for the general solution at K = diag(1, −1, 2)", sizes=(),
+                          AllOf(Identity("A·K for the general solution at K = diag(2, −2, 3)", sizes=(),
                                          instances=lambda: indefinite),
                                 Predicate("the counterexample is not zero",
                                           lambda lhs, rhs: (any(e != 0 for e in sp.Matrix(rhs)), ["n=3"],
