@@ -1,9 +1,12 @@
-"""steady_state against its floor and two baselines, measured in the same run (not a test).
+"""steady_state's trajectory method against its floor and two baselines, measured in the same run (not a test).
+
+The default method (certified continuation) has its own benchmark, ``bench_continuation.py``; this one
+measures ``method="flow"``, which follows the trajectory, against other ways of following it.
 
     python benchmarks/bench_steady_state.py [n ...]        (default: 500)
 
 For each n (one-hot labels, C = 3, λ = 0.1, μ = 0.05, a generic PSD K(0)):
-- ``verify.steady_state`` to ‖dK/dt‖/‖K‖ < 1e-11 (integration to 1e-6, Newton–Krylov, stability check),
+- ``verify.steady_state(..., method="flow")`` to ‖dK/dt‖/‖K‖ < 1e-11 (integration to 1e-6, Newton–Krylov, stability check),
   against one ``numpy.linalg.eigh`` of the same size — the O(n³) floor;
 - SciPy ``solve_ivp`` with its default settings (RK45, rtol 1e-3) on the same generated right-hand side,
   run to the time steady_state needed: its wall time and the residual it reaches;
@@ -40,7 +43,7 @@ def run(n: int) -> list[tuple[str, str]]:
     np.linalg.eigh(K0)
     floor = time.perf_counter() - start
     start = time.perf_counter()
-    info = steady_state(K0, Y, lam, mu, return_info=True)
+    info = steady_state(K0, Y, lam, mu, method="flow", return_info=True)
     ours = time.perf_counter() - start
     rows = [(f"steady_state n={n}", f"{ours:.1f} s = {ours / floor:.0f} × eigh ({floor * 1e3:.1f} ms); {info.method}, "
                                     f"{info.nfev} rhs evaluations, t = {info.time:.0f}")]

@@ -15,7 +15,8 @@ import verify
 from verify import instances
 from verify.core.linalg import numerical_rank, rank_margin, relative_error, singular_values
 from verify.core.tolerances import TOL
-from verify.flows.kernel_flow import MIN_SCALED_DECAY, ConvergenceError
+from verify.flows.kernel_flow import ConvergenceError
+from verify.flows.scaling import MIN_SCALED_DECAY
 from verify.flows.solver_checks import check_kernels
 from verify.flows.water_filling import water_filling_spectrum
 
@@ -222,12 +223,18 @@ def test_feature_steady_state_at_1e_150_scales_and_a_zero_law():
     assert np.abs(state.eigenvalues).max() <= TOL.steady_state_floor * np.linalg.norm(Phi0) ** 2
 
 
-def test_a_low_rank_K0_far_above_lam_is_a_clear_error():
+def test_a_low_rank_K0_far_above_lam_is_a_clear_error_for_the_flow_and_solved_by_the_continuation():
     """K0 = 1e-140·vvᵀ with λ = 1e-300: K/λ + I = 1e160·vvᵀ + I is singular in float64 (the I is lost), and the
-    solve inside the right-hand side raised numpy's bare "Singular matrix" (found by the public-API fuzz)."""
+    solve inside the right-hand side raised numpy's bare "Singular matrix" (found by the public-API fuzz). The
+    trajectory cannot be followed from there; the certified minimiser does not depend on K0's scale and is found."""
     v = np.array([[0.6], [0.8]])
+    Y = np.array([[1e-300, 1e-300]])
     with pytest.raises(ConvergenceError, match="^K0: K/λ \\+ I is numerically singular"):
-        verify.steady_state(1e-140 * v @ v.T, np.array([[1e-300, 1e-300]]), 1e-300, 1e-300)
+        verify.steady_state(1e-140 * v @ v.T, Y, 1e-300, 1e-300, method="flow")
+    state = verify.steady_state(1e-140 * v @ v.T, Y, 1e-300, 1e-300, return_info=True)
+    assert state.certificate.passed
+    law = water_filling_spectrum(Y, 1e-300, 1e-300)
+    assert law[0] > 0 and np.allclose(np.linalg.eigvalsh(state.kernel)[::-1], law, rtol=1e-9, atol=0)
     K = verify.steady_state(1e-140 * np.eye(2), np.array([[1e-300, 1e-300]]), 1e-300, 1e-300)
     assert np.all(np.isfinite(K))  # the same scales with a well-conditioned K0 are fine
 

@@ -13,6 +13,7 @@ from theory import losses as losses, notation as notation
 from theory.certify import Certificate as Certificate, Derivation as Derivation, Step as Step
 from theory.gradients import derive_gradients as derive_gradients
 from theory.t1_readout import ReadoutNotEliminable as ReadoutNotEliminable, derive_readout as derive_readout
+from theory.t2_kernel_jacobian import derive_kernel_jacobian as derive_kernel_jacobian
 from theory.t2_kernel_ode import derive_kernel_ode as derive_kernel_ode
 from theory.t3_water_filling import derive_water_filling as derive_water_filling
 from theory.t4_rank_lemma import derive_rank_lemma as derive_rank_lemma
@@ -25,7 +26,7 @@ from theory.t9_fixed_features import derive_fixed_features as derive_fixed_featu
 #: claim id → (what it derives, function of the number of outputs C returning the Derivation)
 DERIVATIONS = {
     "T1": ("readout elimination (squared loss)", lambda C=2: derive_readout(losses.squared(C))),
-    "T2": ("kernel ODE (squared loss)", lambda C=2: derive_kernel_ode(losses.squared(C))),
+    "T2": ("kernel ODE, its Jacobian and the objective it descends (squared loss)", lambda C=2: derive_kernel_jacobian(C)),
     "T3": ("water-filling law", lambda C=2: derive_water_filling(losses.squared(C))),
     "T4": ("rank lemma", lambda C=2: derive_rank_lemma()),
     "T5": ("coupled stationarity (softmax cross-entropy; any loss via theory.derive_coupled)",

@@ -125,3 +125,42 @@ def from_scalar(function: sp.Expr, variable: sp.Symbol, X: sp.MatrixExpr, identi
         return (poly(num) / den) if not num_const else (num / den) * identity
     inverse = sp.Inverse(poly(den))
     return num * inverse if num_const else poly(num) * inverse
+
+
+def directional_derivative(expr, X: sp.MatrixSymbol, E: sp.MatrixExpr):
+    """d/dt expr(X + tE) at t = 0, by the rules of matrix calculus applied to the expression tree:
+
+        dX = E,  d(A + B) = dA + dB,  d(AB) = dA·B + A·dB,  d(A⁻¹) = −A⁻¹·dA·A⁻¹,  d(Aᵀ) = (dA)ᵀ,
+        d(tr A) = tr dA,  and a scalar or matrix without X has derivative 0.
+
+    Scalar factors must not depend on X (the kernel flows' expressions never need it); a node these
+    rules do not cover raises NotImplementedError rather than guessing.
+    """
+    if expr == X:
+        return E
+    if not expr.has(X):
+        return sp.ZeroMatrix(*expr.shape) if getattr(expr, "is_Matrix", False) else sp.Integer(0)
+    if isinstance(expr, sp.MatAdd):
+        return sp.MatAdd(*[directional_derivative(a, X, E) for a in expr.args]).doit()
+    if isinstance(expr, sp.MatMul):
+        coeff, factors = _factors(expr)
+        if getattr(coeff, "has", lambda _: False)(X):
+            raise NotImplementedError(f"a scalar factor depends on {X}: {coeff}")
+        terms = [sp.MatMul(coeff, *factors[:i], directional_derivative(f, X, E), *factors[i + 1:])
+                 for i, f in enumerate(factors) if f.has(X)]
+        return sp.MatAdd(*terms).doit() if len(terms) > 1 else terms[0].doit()
+    if isinstance(expr, sp.Inverse):
+        return (-expr * directional_derivative(expr.arg, X, E) * expr).doit()
+    if isinstance(expr, sp.Transpose):
+        return sp.Transpose(directional_derivative(expr.arg, X, E)).doit()
+    if isinstance(expr, sp.Trace):
+        return sp.Trace(directional_derivative(expr.arg, X, E))
+    if isinstance(expr, sp.Add):
+        return sp.Add(*[directional_derivative(a, X, E) for a in expr.args])
+    if isinstance(expr, sp.Mul):
+        scalars = [a for a in expr.args if not a.has(X)]
+        varying = [a for a in expr.args if a.has(X)]
+        if len(varying) != 1:
+            raise NotImplementedError(f"a product of several factors in {X}: {expr}")
+        return sp.Mul(*scalars) * directional_derivative(varying[0], X, E)
+    raise NotImplementedError(f"no rule for {type(expr).__name__} in the directional derivative: {expr}")

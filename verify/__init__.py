@@ -45,8 +45,10 @@ from verify.flows.kernel_flow import (
 from verify.flows.kernel_ode import (
     drive_operator as drive_operator,
     kernel_ode_jacobian as kernel_ode_jacobian,
+    kernel_ode_jvp as kernel_ode_jvp,
     kernel_ode_rhs as kernel_ode_rhs,
 )
+from verify.flows.kkt import KKTCertificate as KKTCertificate, kkt_certificate as kkt_certificate
 from verify.flows.noise import feature_noise_covariance as feature_noise_covariance
 from verify.flows.ssl_flow import ssl_steady_state as ssl_steady_state
 from verify.flows.stability import (

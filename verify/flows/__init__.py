@@ -14,6 +14,15 @@ from verify.flows.codegen import (
     generate as generate,
     numba_available as numba_available,
 )
+from verify.flows.continuation import (
+    ESCAPE_STEP as ESCAPE_STEP,
+    FIRST_STEP as FIRST_STEP,
+    MAX_ESCAPES as MAX_ESCAPES,
+    MAX_STEPS as MAX_STEPS,
+    ReducedProblem as ReducedProblem,
+    continuation_steady_state as continuation_steady_state,
+    label_basis as label_basis,
+)
 from verify.flows.coupled import (
     MAX_EVALUATIONS as MAX_EVALUATIONS,
     CoupledState as CoupledState,
@@ -34,8 +43,6 @@ from verify.flows.kernel_flow import (
     ESCAPE_SIZE as ESCAPE_SIZE,
     MAX_SCALED_TIME as MAX_SCALED_TIME,
     METHODS as METHODS,
-    MIN_SCALED_DECAY as MIN_SCALED_DECAY,
-    RESIDUAL_NOISE as RESIDUAL_NOISE,
     KernelTrajectory as KernelTrajectory,
     SteadyState as SteadyState,
     integrate_kernel_flow as integrate_kernel_flow,
@@ -46,14 +53,22 @@ from verify.flows.kernel_flow import (
 )
 from verify.flows.kernel_ode import (
     compiled_drive as compiled_drive,
+    compiled_jvp as compiled_jvp,
     compiled_rhs as compiled_rhs,
     drive_operator as drive_operator,
     jacobian_unchecked as jacobian_unchecked,
     kernel_ode_jacobian as kernel_ode_jacobian,
+    kernel_ode_jvp as kernel_ode_jvp,
     kernel_ode_rhs as kernel_ode_rhs,
     label_scale as label_scale,
     rightmost_jacobian_mode as rightmost_jacobian_mode,
     validate_problem as validate_problem,
+)
+from verify.flows.kkt import (
+    KKTCertificate as KKTCertificate,
+    kkt_certificate as kkt_certificate,
+    label_factor as label_factor,
+    scaled_kkt_certificate as scaled_kkt_certificate,
 )
 from verify.flows.noise import (
     batch_weights as batch_weights,
@@ -65,6 +80,14 @@ from verify.flows.noise import (
     sample_weights as sample_weights,
     second_moment_scale as second_moment_scale,
     weight_covariance_scale as weight_covariance_scale,
+)
+from verify.flows.scaling import (
+    MIN_SCALED_DECAY as MIN_SCALED_DECAY,
+    RESIDUAL_NOISE as RESIDUAL_NOISE,
+    ScaledProblem as ScaledProblem,
+    attainable as attainable,
+    check_resolvable as check_resolvable,
+    safe_norm as safe_norm,
 )
 from verify.flows.solver_checks import (
     check_kernels as check_kernels,

@@ -56,11 +56,19 @@ from verify.core.linalg import (
     to_symmetric_coordinates,
 )
 from verify.core.tolerances import TOL
+from verify.flows.continuation import continuation_steady_state
 from verify.flows.kernel_ode import (
     compiled_rhs,
     jacobian_unchecked,
     rightmost_jacobian_mode,
     validate_problem,
+)
+from verify.flows.kkt import KKTCertificate, scaled_kkt_certificate
+from verify.flows.scaling import (
+    ScaledProblem,
+    attainable,
+    check_resolvable,
+    safe_norm,
 )
 from verify.flows.solver_checks import check_kernels, newton_polish
 from verify.flows.water_filling import label_spectrum, mode_value
@@ -69,15 +77,12 @@ from verify.flows.water_filling import label_spectrum, mode_value
 DENSE_JACOBIAN_LIMIT = 1000
 #: relative size of the step off an unstable steady state along its unstable direction
 ESCAPE_SIZE = 1e-3
-#: smallest scaled decay μ̃ = λμ/‖Y‖₂² for which steady states are computed: below it the filled modes
-#: (κ̃ ≈ μ̃^(-1/2)) need ~1/μ̃ time units and K̃ + I is too ill-conditioned for the residual to reach tol
-MIN_SCALED_DECAY = 1e-10
-#: rounding floor of the residual: r cannot fall below about eps·cond(K̃ + I) ≈ eps·(1 + κ̃), so the
-#: criterion is r < max(tol, RESIDUAL_NOISE·(1 + κ̃)) (≤ 2.2e-9 for μ̃ ≥ MIN_SCALED_DECAY, below TOL.law)
-RESIDUAL_NOISE = 100 * np.finfo(float).eps
 #: longest trajectory integrate_kernel_flow follows, in units of the fastest rate (‖Y‖₂²/λ + μ)⁻¹
 MAX_SCALED_TIME = 1e15
-METHODS = ("auto", "Radau", "BDF", "LSODA", "DOP853", "RK45")
+#: "continuation": the certified minimiser (verify.flows.continuation); "flow": the trajectory's own limit by
+#: LSODA (small n) or DOP853; the SciPy names force that integrator; "auto" is continuation unless
+#: escape_unstable=False asks for the trajectory's own limit
+METHODS = ("auto", "continuation", "flow", "Radau", "BDF", "LSODA", "DOP853", "RK45")
 
 
 @dataclass(frozen=True)
@@ -104,90 +109,26 @@ class SteadyState:
     method: str
     nfev: int
     max_real_eigenvalue: float
+    #: the KKT certificate of the kernel as the global minimiser of the objective the flow descends
+    certificate: KKTCertificate | None = None
 
 
 def _choose(method: str, n: int) -> str:
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if method != "auto":
+    if method not in ("auto", "flow", "continuation"):
         return method
     return "LSODA" if n * (n + 1) // 2 <= DENSE_JACOBIAN_LIMIT else "DOP853"
 
 
-@dataclass(frozen=True)
-class _Scaled:
-    """The problem in the module's units: K̃0 = K0/λ, Ỹ = Y/σ, μ̃ = λμ/σ², time τ with t = λτ/(σ²ρ)."""
-
-    K0: np.ndarray
-    Y: np.ndarray
-    mu: float
-    lam: float
-    sigma: float
-    rho: float
-    #: the kernel scale the flow ends at (floor = TOL.steady_state_floor · reference, in units of λ)
-    reference: float
-
-    #: ‖K̃0‖_F and the law's largest eigenvalue κ̃ (∞ with μ = 0)
-    size: float
-    law: float
-
-    @classmethod
-    def of(cls, K0, Y, lam, mu) -> "_Scaled":
-        top = np.abs(Y).max()
-        norm_Y = float(np.linalg.norm(Y / top, 2) * top) if top > 0 else 0.0
-        # σ = max(‖Y‖₂, √(λμ)): then μ̃ ≤ 1 and ‖Ỹ‖₂ ≤ 1, whatever the scales (any σ > 0 is a symmetry)
-        sigma = max(norm_Y, np.sqrt(lam) * np.sqrt(mu)) or np.sqrt(lam)
-        Y_s = Y / sigma
-        mu_s = min((lam / sigma) * (mu / sigma), 1.0)  # no λμ product: it underflows at 1e-162 scales
-        s_top = (norm_Y / sigma) ** 2
-        law = (np.sqrt(s_top / mu_s) - 1.0 if s_top > mu_s else 0.0) if mu_s > 0 else np.inf
-        with np.errstate(over="ignore"):
-            K0_s = K0 / lam
-        if not np.all(np.isfinite(K0_s)):
-            raise ValueError(f"K0: K0/λ overflows float64 (max|K0| = {np.abs(K0).max():.3g}, lam = {lam:.3g}); the flow is "
-                             "solved in units of λ — rescale K0, or raise lam")
-        size = _norm(K0_s)
-        # kernels below 1e-250 (in units of λ) are 0 here: the integrators' absolute tolerances stay normal floats
-        reference = max(min(size, max(1.0, law)) if law > 0 else min(size, 1.0), 1e-250)
-        return cls(K0_s, Y_s, mu_s, lam, sigma, 1.0 + mu_s, reference, size, law)
-
-    def rate(self, K: np.ndarray) -> float:
-        """Bound on the scaled flow's rates at K̃: ‖J‖ ≤ (6‖D̃‖₂ + 2μ̃)/ρ, with ‖D̃‖₂ = ‖(K̃ + I)⁻¹Ỹᵀ‖₂²
-        (J[E] = E(D̃ − μ̃) + (D̃ − μ̃)E + K̃D̃'[E] + D̃'[E]K̃, D̃' = −(RED̃ + D̃ER), ‖K̃R‖ ≤ 1)."""
-        Z = np.linalg.solve(K + np.eye(K.shape[0]), self.Y.T)
-        return (6 * np.linalg.norm(Z, 2) ** 2 + 2 * self.mu) / self.rho
-
-    @property
-    def slowest(self) -> float:
-        """The scaled decay rate 2μ̃/ρ of every mode outside the labels' span: the residual's time unit."""
-        return 2 * self.mu / self.rho if self.mu > 0 else 1.0
-
-    def time(self, tau: float) -> float:
-        """Original time of scaled time τ (t = λτ/(σ²ρ), computed without overflow)."""
-        return tau * (self.lam / self.sigma) / self.sigma / self.rho
-
-    def tau(self, t: float) -> float:
-        return min(t * (self.sigma / self.lam) * self.sigma * self.rho, np.finfo(float).max)
-
-    @property
-    def floor(self) -> float:
-        return TOL.steady_state_floor * self.reference
-
-
-def _norm(x) -> float:
-    """‖x‖_F without overflow or underflow in the sum of squares (entries up to the largest float)."""
-    top = float(np.abs(x).max()) if np.size(x) else 0.0
-    return top * float(np.linalg.norm(x / top)) if top > 0 and np.isfinite(top) else top
-
-
-def _system(scaled: _Scaled, method):
+def _system(scaled: ScaledProblem, method):
     """dK̃/dτ = F(K̃, Ỹ, 1, μ̃)/ρ in symmetric coordinates, and its Jacobian for the implicit methods."""
     n = scaled.K0.shape[0]
     rhs = compiled_rhs(scaled.Y.shape[0])
     Y, mu, rho = scaled.Y, scaled.mu, scaled.rho
 
     def singular(K):
-        return ConvergenceError(f"K0: K/λ + I is numerically singular (‖K/λ‖ = {_norm(K):.3g} with a direction of "
+        return ConvergenceError(f"K0: K/λ + I is numerically singular (‖K/λ‖ = {safe_norm(K):.3g} with a direction of "
                                 "eigenvalue ~0: float64 cannot hold both); K0 is too large relative to lam — rescale "
                                 "K0 or raise lam")
 
@@ -209,7 +150,7 @@ def _system(scaled: _Scaled, method):
     return f, kwargs
 
 
-def _tolerances(scaled: _Scaled, rtol):
+def _tolerances(scaled: ScaledProblem, rtol):
     # absolute tolerance at the scale the flow ends at (K0's when it starts below it)
     return rtol, rtol * scaled.reference * 1e-2
 
@@ -224,7 +165,7 @@ def integrate_kernel_flow(K0, Y, lam, mu, t, *, method: str = "auto", rtol: floa
     times = v.times("t", t)
     rtol = v.positive("rtol", rtol)
     chosen = _choose(method, K0.shape[0])
-    scaled = _Scaled.of(K0, Y, lam, mu)
+    scaled = ScaledProblem.of(K0, Y, lam, mu)
     f, kwargs = _system(scaled, chosen)
     rtol, atol = _tolerances(scaled, rtol)
     taus = np.array([scaled.tau(t) for t in times])
@@ -272,9 +213,14 @@ def steady_state_rank(K, scale: float | None = None) -> int:
 def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: float | None = None,
                  method: str = "auto", rtol: float = TOL.integration, handoff: float = 1e-3,
                  escape_unstable: bool = True, return_info: bool = False):
-    """K∞: follow the kernel ODE from K0 until the dimensionless residual r(K) < ``tol`` (module docstring).
+    """K∞: the state the kernel ODE settles in from K0, with the dimensionless residual r(K) < ``tol``.
 
-    Integration (``method``) until the residual is below ``handoff``, then Newton–Krylov on
+    ``method="auto"`` (default) with ``escape_unstable``: the flow descends the convex objective L, so the state it
+    settles in, unstable states left, is L's global minimiser; it is found by pseudo-transient continuation in the
+    labels' span and returned only with a passing KKT certificate in the full space ((D − μI)K = 0, λ_max(D) ≤ μ;
+    :mod:`verify.flows.continuation`), no trajectory integrated. ``method="flow"`` (or a SciPy integrator's name)
+    follows the trajectory itself:
+    integration until the residual is below ``handoff``, then Newton–Krylov on
     dK/dt = 0 (see the module docstring). Every state is confirmed by the rightmost eigenvalue of
     the Jacobian before it is returned. A generic trajectory cannot end at an unstable steady state,
     but a slow unstable mode (s just above λμ, started near 0) can satisfy the residual criterion
@@ -286,19 +232,34 @@ def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: flo
 
     ``max_time`` defaults to (200 + |ln(‖K0‖/K∞ scale)|)/μ (hundreds of the slowest decay time 1/(2μ), plus
     the time to grow or decay from K0's scale); with μ = 0 labelled modes grow without bound and a
-    :class:`ConvergenceError` is raised. Returns K∞ (n × n), or a :class:`SteadyState` with time, residual,
-    method, cost and rightmost eigenvalue (in the original time units) when ``return_info``.
+    :class:`ConvergenceError` is raised. Returns K∞ (n × n), or a :class:`SteadyState` with time (NaN for the
+    continuation, which follows no trajectory), residual, method, cost (right-hand sides or continuation steps),
+    rightmost eigenvalue (in the original time units) and the KKT certificate when ``return_info``.
     """
     K0, Y, lam, mu = validate_problem(K0, Y, lam, mu, psd=True, name="K0")
     tol = v.positive("tol", tol)
     handoff = max(v.positive("handoff", handoff), tol)
-    scaled = _Scaled.of(K0, Y, lam, mu)
-    _resolvable(scaled, mu)
-    tol = _attainable(tol, scaled)
+    scaled = ScaledProblem.of(K0, Y, lam, mu)
+    check_resolvable(scaled, mu)
+    tol = attainable(tol, scaled)
     if max_time is None:
         travel = abs(np.log(max(scaled.size, 1e-250) / max(1.0, scaled.law))) if np.isfinite(scaled.law) else 0.0
         max_time = (200.0 + travel) / mu if mu > 0 else 1e4
     max_tau = scaled.tau(v.positive("max_time", max_time))
+    if method == "continuation" and not escape_unstable:
+        raise ValueError("method: 'continuation' finds the minimiser, leaving every unstable state; the trajectory's "
+                         "own limit (escape_unstable=False) needs method='flow'")
+    if method in ("auto", "continuation") and escape_unstable:
+        if mu == 0:
+            raise ConvergenceError("no steady state: with mu = 0 labelled modes grow without bound")
+        kernel, certificate, steps, top = continuation_steady_state(K0, Y, lam, mu, scaled, tol)
+        check_kernels("steady_state", kernel, lam * scaled.floor)
+        if not certificate.passed:
+            raise ConvergenceError(f"steady_state: the continuation's end point is not certified ({certificate}); "
+                                   "try method='flow'")
+        rate = top * (scaled.sigma / lam) * scaled.sigma
+        result = SteadyState(kernel, float("nan"), certificate.stationarity, "continuation", steps, rate, certificate)
+        return result if return_info else result.kernel
     chosen = _choose(method, K0.shape[0])
     f, kwargs = _system(scaled, chosen)
     rtol, atol = _tolerances(scaled, v.positive("rtol", rtol))
@@ -317,7 +278,7 @@ def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: flo
         return f(t, x)
 
     def residual(x):  # ≈ ‖K − K∞‖/‖K‖: the velocity over the slowest decay rate
-        return _norm(f(0.0, x) * weights) / scaled.slowest / max(_norm(x * weights), floor, np.finfo(float).tiny)
+        return safe_norm(f(0.0, x) * weights) / scaled.slowest / max(safe_norm(x * weights), floor, np.finfo(float).tiny)
 
     def integrate(x0, t0, target):
         def reached(_, x):
@@ -350,7 +311,9 @@ def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: flo
             kernel = from_symmetric_coordinates(x, n) * lam
             check_kernels("steady_state", kernel, lam * floor)
             rate = top * scaled.rho * (scaled.sigma / lam) * scaled.sigma
-            result = SteadyState(kernel, scaled.time(time), residual(x), how, evaluations[0], rate)
+            certificate = scaled_kkt_certificate(from_symmetric_coordinates(x, n), scaled.Y, scaled.mu, tol=10 * tol,
+                                                 floor=floor) if mu > 0 else None
+            result = SteadyState(kernel, scaled.time(time), residual(x), how, evaluations[0], rate, certificate)
             return result if return_info else result.kernel
         if escape == 3 or direction is None:
             break
@@ -360,24 +323,12 @@ def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: flo
                            f"t = {scaled.time(time):.4g}); a mode sits too close to the threshold s = λμ")
 
 
-def _attainable(tol: float, scaled: _Scaled) -> float:
-    """``tol``, raised to the residual's rounding floor RESIDUAL_NOISE·(1 + κ̃) where that is larger."""
-    return max(tol, RESIDUAL_NOISE * (1.0 + scaled.law)) if np.isfinite(scaled.law) else tol
-
-
-def _resolvable(scaled: _Scaled, mu: float) -> None:
-    if 0 < scaled.mu < MIN_SCALED_DECAY:
-        raise ValueError(f"mu: λμ/‖Y‖₂² = {scaled.mu:.3g} is below {MIN_SCALED_DECAY:g}; the steady state (modes near "
-                         f"√(λs/μ) ≈ {scaled.lam * scaled.law:.3g}) lies beyond float64 integration; raise mu or lam, "
-                         f"or shrink Y (the law of verify.water_filling_spectrum needs no integration)")
-
-
 def _escape(x, direction, n, size, floor):
     """Step off an unstable steady state along its unstable direction, keeping K positive semidefinite
     (by ``size`` of ‖K‖, and at least 1000× the residual floor, so that the step is seen by the residual)."""
     K = from_symmetric_coordinates(x, n)
     E = from_symmetric_coordinates(direction, n)
-    E *= size * max(_norm(K), 1e3 * floor) / max(_norm(E), np.finfo(float).tiny)
+    E *= size * max(safe_norm(K), 1e3 * floor) / max(safe_norm(E), np.finfo(float).tiny)
     options = [K + E, K - E]
     best = max(options, key=lambda M: np.linalg.eigvalsh(M)[0])
     # an indefinite direction (a mix of tied unstable modes) would leave a negative eigenvalue, which the flow
@@ -396,16 +347,16 @@ def newton_steady_state(K_start, Y, lam, mu, *, tol: float = TOL.steady_state) -
     """
     K_start, Y, lam, mu = validate_problem(K_start, Y, lam, mu, name="K_start")
     n = K_start.shape[0]
-    scaled = _Scaled.of(K_start, Y, lam, mu)
-    _resolvable(scaled, mu)
+    scaled = ScaledProblem.of(K_start, Y, lam, mu)
+    check_resolvable(scaled, mu)
     f, _ = _system(scaled, "DOP853")
     weights = frobenius_weights(n)
     floor = scaled.floor
 
     def residual(x):
-        return _norm(f(0.0, x) * weights) / scaled.slowest / max(_norm(x * weights), floor, np.finfo(float).tiny)
+        return safe_norm(f(0.0, x) * weights) / scaled.slowest / max(safe_norm(x * weights), floor, np.finfo(float).tiny)
 
-    root = newton_polish(f, to_symmetric_coordinates(scaled.K0), _attainable(v.positive("tol", tol), scaled), residual)
+    root = newton_polish(f, to_symmetric_coordinates(scaled.K0), attainable(v.positive("tol", tol), scaled), residual)
     if root is None:
         raise ConvergenceError("Newton–Krylov found no steady state near K_start")
     kernel = from_symmetric_coordinates(root, n) * lam

@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 import theory
+from theory import notation as nt
 from verify.core import validation as v
 from verify.core.linalg import binary_scale
 from verify.flows.codegen import generate
@@ -34,9 +35,33 @@ def compiled_rhs(C: int, backend: str = "numpy"):
 def compiled_drive(C: int, backend: str = "numpy"):
     """The generated drive operator D(K, Y, λ) = G*ᵀG*/λ."""
     ode = theory.derive_kernel_ode(theory.losses.squared(C))
-    from theory import notation as nt
-
     return generate(ode.drive, (nt.K, nt.Y, nt.lam), backend)
+
+
+@lru_cache(maxsize=None)
+def compiled_jvp(C: int, backend: str = "numpy"):
+    """The generated Jacobian-vector product J[E](K, E, Y, λ, μ) = −2μE + λ(XẐᵀ + ẐXᵀ) of
+    ``theory.derive_kernel_jacobian`` (X = RE Z, Ẑ = (λI − K)Z, Z = (K + λI)⁻¹Yᵀ; E symmetric)."""
+    from theory.t2_kernel_jacobian import E
+
+    jac = theory.derive_kernel_jacobian(C)
+    return generate(jac.jacobian, (nt.K, E, nt.Y, nt.lam, nt.mu), backend)
+
+
+def kernel_ode_jvp(K, E, Y, lam, mu) -> np.ndarray:
+    """J[E]: the derivative of the kernel ODE's right-hand side at K along the symmetric direction E,
+
+        J[E] = −2μE + λ(XẐᵀ + ẐXᵀ),   X = (K + λI)⁻¹E Z,  Ẑ = (λI − K)Z,  Z = (K + λI)⁻¹Yᵀ,
+
+    generated from the certified factored form (``theory.derive_kernel_jacobian``): O(n²C) after the
+    solves, against N = n(n+1)/2 right-hand sides for a complex-step Jacobian.
+    """
+    K, Y, lam, mu = validate_problem(K, Y, lam, mu)
+    E = v.kernel("E", E)
+    if E.shape != K.shape:
+        raise ValueError(f"E must have the shape of K {K.shape}, got {E.shape}")
+    c = label_scale(Y)
+    return _finite("J[E]", compiled_jvp(Y.shape[0])(K, E, Y / c, lam, mu / c / c), "Y", c * c)
 
 
 def validate_problem(K, Y, lam, mu, *, psd: bool = False, mu_positive: bool = False, name: str = "K"):

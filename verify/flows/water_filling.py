@@ -53,17 +53,20 @@ def water_filling_spectrum(Y, lam, mu) -> np.ndarray:
     """Predicted eigenvalues of K∞, descending, length n: κ∞(s_i) for the eigenvalues s_i of YᵀY.
 
     Requires μ > 0: with μ = 0 there is no finite steady state for labelled modes (the law's
-    √(λs/μ) diverges), which is one of the negative controls. Labels whose squares overflow (|Y| > 1e150)
-    use the flow's symmetry κ∞(c²s, cλ, cμ) = c·κ∞(s, λ, μ) with c a power of two near max|Y|.
+    √(λs/μ) diverges), which is one of the negative controls. Labels whose squares overflow or underflow
+    (|Y| > 1e150 or < 1e-150) use the flow's symmetry κ∞(c²s, cλ, cμ) = c·κ∞(s, λ, μ) with c a power of two near max|Y|.
     """
     Y = v.labels("Y", Y)
     lam, mu = v.positive("lam", lam), v.positive("mu", mu)
-    c = binary_scale(Y) if np.abs(Y).max() > 1e150 else 1.0
-    if c > 1.0:
-        if lam / c == 0 or mu / c == 0:
-            raise ValueError(f"Y: max|Y| = {np.abs(Y).max():.3g} with lam = {lam:.3g}, mu = {mu:.3g} spans more than "
-                             "float64's range (|Y|² overflows and λ/|Y|, μ/|Y| underflow); rescale the problem")
-        return c * np.sort(mode_value(label_spectrum(Y / c), lam / c, mu / c))[::-1]
+    top = np.abs(Y).max()
+    c = binary_scale(Y) if top > 1e150 or 0 < top < 1e-150 else 1.0
+    if c != 1.0:
+        with np.errstate(over="ignore", under="ignore"):
+            lam_c, mu_c = lam / c, mu / c
+        if not (0 < lam_c < np.inf and 0 < mu_c < np.inf):
+            raise ValueError(f"Y: max|Y| = {top:.3g} with lam = {lam:.3g}, mu = {mu:.3g} spans more than float64's "
+                             "range (|Y|² over- or underflows and λ/|Y|, μ/|Y| leave it too); rescale the problem")
+        return c * np.sort(mode_value(label_spectrum(Y / c), lam_c, mu_c))[::-1]
     return np.sort(mode_value(label_spectrum(Y), lam, mu))[::-1]
 
 
