@@ -139,3 +139,15 @@ def test_T2_kkt_refuses_a_kernel_that_is_not_psd_and_names_it():
         kkt_certificate(-2 * np.eye(3), Y, 0.5, 0.1)
     with pytest.raises(ValueError, match="Y"):
         kkt_certificate(np.eye(3), Y[:, :2], 0.5, 0.1)
+
+
+@pytest.mark.parametrize("n, C", [(1, 1), (4, 2), (7, 3)])
+def test_T2_one_pass_jacobian_is_the_complex_step_jacobian(n, C):
+    """verify.flows.kernel_ode.factored_jacobian (the implicit integrators' Jacobian) against the complex step of the
+    generated right-hand side, column by column; a wrong decay is told apart by the same comparison."""
+    from verify.flows.kernel_ode import factored_jacobian, jacobian_unchecked
+
+    K, _, Y, lam, mu = problem(n + C, n=n, C=C)
+    reference = jacobian_unchecked(compiled_rhs(C), K, Y, lam, mu)
+    assert np.abs(factored_jacobian(K, Y, lam, mu) - reference).max() <= 1e-12 * np.abs(reference).max()
+    assert np.abs(factored_jacobian(K, Y, lam, mu / 2) - reference).max() > 1e-3 * np.abs(reference).max()

@@ -56,6 +56,7 @@ from verify.flows.kernel_ode import (
     compiled_jvp as compiled_jvp,
     compiled_rhs as compiled_rhs,
     drive_operator as drive_operator,
+    factored_jacobian as factored_jacobian,
     jacobian_unchecked as jacobian_unchecked,
     kernel_ode_jacobian as kernel_ode_jacobian,
     kernel_ode_jvp as kernel_ode_jvp,

@@ -26,7 +26,7 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve, solve
 
 from verify.core.errors import ConvergenceError
 from verify.core.linalg import from_symmetric_coordinates, to_symmetric_coordinates
-from verify.flows.kernel_ode import compiled_jvp
+from verify.flows.kernel_ode import compiled_jvp, factored_jacobian
 from verify.flows.kkt import scaled_kkt_certificate
 from verify.flows.scaling import ScaledProblem, safe_norm
 
@@ -68,22 +68,9 @@ class ReducedProblem:
         Z = cho_solve(chol, self.Yp.T, check_finite=False)
         return 0.5 * float(np.sum(self.Yp.T * Z)) + 0.5 * self.mu * float(np.trace(k))
 
-    def jacobian(self, k, chol):
-        """J on symmetric coordinates: column l is triu(J[E_l]) for E_l = e_ie_jᵀ + e_je_iᵀ (i < j) or e_ie_iᵀ,
-        all at once from the factored form J[E] = −2μE + XẐᵀ + ẐXᵀ, X = R E Z (λ = 1), whose rows are
-        X_l = R[:, i] Z[j] + R[:, j] Z[i] (once when i = j). ``jvp`` (the generated code) is the reference the
-        tests compare this with."""
-        R = cho_solve(chol, np.eye(self.p), check_finite=False)
-        Z = R @ self.Yp.T
-        Z_hat = Z - k @ Z
-        i, j = self.rows, self.cols
-        X = R.T[i][:, :, None] * Z[j][:, None, :]
-        X += np.where((i != j)[:, None, None], R.T[j][:, :, None] * Z[i][:, None, :], 0.0)
-        XZ = np.einsum("lac,bc->lab", X, Z_hat)
-        blocks = XZ + XZ.transpose(0, 2, 1)
-        blocks[np.arange(i.size), i, j] -= 2 * self.mu
-        blocks[np.arange(i.size), j, i] -= np.where(i != j, 2 * self.mu, 0.0)
-        return blocks[:, i, j].T
+    def jacobian(self, k, chol=None):
+        """J on the p(p + 1)/2 symmetric coordinates (:func:`verify.flows.kernel_ode.factored_jacobian`)."""
+        return factored_jacobian(k, self.Yp, 1.0, self.mu)
 
     def jacobian_by_generated_code(self, k):
         """The same matrix column by column from the generated J[E] (slow; the reference for tests)."""

@@ -59,7 +59,7 @@ from verify.core.tolerances import TOL
 from verify.flows.continuation import continuation_steady_state
 from verify.flows.kernel_ode import (
     compiled_rhs,
-    jacobian_unchecked,
+    factored_jacobian,
     rightmost_jacobian_mode,
     validate_problem,
 )
@@ -142,7 +142,7 @@ def _system(scaled: ScaledProblem, method):
     def jac(_, x):
         K = from_symmetric_coordinates(x, n)
         try:
-            return jacobian_unchecked(rhs, K, Y, 1.0, mu) / rho
+            return factored_jacobian(K, Y, 1.0, mu) / rho
         except np.linalg.LinAlgError:
             raise singular(K) from None
 
