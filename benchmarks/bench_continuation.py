@@ -2,7 +2,7 @@
 
     python benchmarks/bench_continuation.py [n ...]        (default: 40 100 200 500 1000 2000)
 
-One process, one BLAS thread (set before NumPy loads), medians of interleaved repeats: for each n,
+One process, one BLAS thread (set before NumPy loads), medians of 7 interleaved repeats: for each n,
 one-hot labels with C = 10 classes (C = 3 below n = 100), λ = 0.1, μ = 0.05, a generic PSD K(0):
 - ``numpy.linalg.eigh(K0)``: the O(n³) floor;
 - ``verify.steady_state`` (method "auto" = continuation) to ‖dK/dt‖/‖K‖ < 1e-11 with its KKT certificate;
@@ -23,7 +23,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-REPEATS = 3
+REPEATS = 7
 FLOW_LIMIT = 200
 
 
