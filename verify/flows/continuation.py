@@ -68,7 +68,7 @@ class ReducedProblem:
         Z = cho_solve(chol, self.Yp.T, check_finite=False)
         return 0.5 * float(np.sum(self.Yp.T * Z)) + 0.5 * self.mu * float(np.trace(k))
 
-    def jacobian(self, k, chol=None):
+    def jacobian(self, k):
         """J on the p(p + 1)/2 symmetric coordinates (:func:`verify.flows.kernel_ode.factored_jacobian`)."""
         return factored_jacobian(k, self.Yp, 1.0, self.mu)
 
@@ -87,7 +87,7 @@ class ReducedProblem:
         Ku = 0, Zᵀu = 0, so X = u·wᵀZ) J acts on w as −2μ + (I − k)d with d = ZZᵀ; on E ⊥ P both sides
         it is −2μ."""
         Z = cho_solve(chol, self.Yp.T, check_finite=False)
-        parts = [np.linalg.eigvals(self.jacobian(k, chol)).real.max()]
+        parts = [np.linalg.eigvals(self.jacobian(k)).real.max()]
         if n > self.p:
             cross = -2 * self.mu * np.eye(self.p) + (np.eye(self.p) - k) @ (Z @ Z.T)
             parts += [np.linalg.eigvals(cross).real.max(), -2 * self.mu]
@@ -129,7 +129,7 @@ def continuation_steady_state(K0, Y, lam, mu, scaled: ScaledProblem, tol: float)
                 raise ConvergenceError(f"steady_state: pseudo-transient continuation did not reach ‖dK/dt‖/‖K‖ < {tol:g} "
                                        f"in {MAX_STEPS} steps (last residual {res:.3g}); try method='flow'")
             F = to_symmetric_coordinates(reduced.rhs(k, chol))
-            J = reduced.jacobian(k, chol)
+            J = reduced.jacobian(k)
             sigma = 1.0 / h
             try:
                 delta = from_symmetric_coordinates(solve(sigma * np.eye(J.shape[0]) - J, F, check_finite=False), reduced.p)
