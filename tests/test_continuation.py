@@ -65,7 +65,7 @@ def test_the_sweep_has_at_least_sixty_cases():
     assert len(SWEEP) >= 60
 
 
-@pytest.mark.parametrize("p, C", [(1, 1), (3, 2), (4, 4), (6, 3)])
+@pytest.mark.parametrize("p, C", [(1, 2), (3, 2), (4, 3), (6, 3)])  # C = 2, 3: derivations other tests share
 def test_the_one_pass_jacobian_is_the_generated_jvp(p, C):
     rng = np.random.default_rng(p + C)
     Yp, A = rng.standard_normal((C, p)), rng.standard_normal((p, p))
