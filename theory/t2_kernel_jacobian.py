@@ -181,10 +181,27 @@ class KernelJacobian(Derivation):
 
 
 def _second_derivative(values):
-    t = sp.Symbol("t")
-    moved = dict(values)
-    moved[nt.K] = sp.ImmutableMatrix(values[nt.K] + t * values[E])
-    return sp.diff(evaluate(OBJECTIVE, moved), t, 2).subs(t, 0)
+    """d²/dt² L(K + tE) at t = 0 exactly, by the same block arithmetic as :func:`_lifted_derivative` one order
+    higher: K becomes [[K, E, 0], [0, K, E], [0, 0, K]] (every other matrix M block-diagonal [M, M, M]), which is
+    arithmetic in Q[ε]/(ε³), so a matrix function's top-right block is half its second derivative along E;
+    each trace in L is replaced by twice the trace of that block."""
+    n, C = values[nt.n], values[nt.C]
+    lifted = {key: value for key, value in values.items() if not isinstance(key, sp.MatrixSymbol)}
+    lifted[nt.n], lifted[nt.C] = 3 * n, 3 * C
+    for key, value in values.items():
+        if not isinstance(key, sp.MatrixSymbol) or key in (E, F, X):
+            continue
+        value = sp.Matrix(value)
+        zero = sp.zeros(*value.shape)
+        step = values[E] if key == nt.K else zero
+        lifted[key] = sp.ImmutableMatrix(sp.BlockMatrix([[value, step, zero], [zero, value, step],
+                                                         [zero, zero, value]]).as_explicit())
+    traces = {}
+    for trace in OBJECTIVE.atoms(sp.Trace):
+        block = sp.Matrix(evaluate(trace.arg, lifted))
+        rows, cols = block.rows // 3, block.cols // 3
+        traces[trace] = 2 * block[:rows, 2 * cols:].trace()
+    return evaluate(OBJECTIVE.xreplace(traces), values)
 
 
 @lru_cache(maxsize=None)
