@@ -200,3 +200,30 @@ def test_high_degree_and_kinked_losses_now_derive_and_certify():
         assert theory.derive_coupled(parse(text, 1)).certified, text
         assert time.perf_counter() - start < 30
 
+
+
+def test_a_time_limit_whose_alarm_is_swallowed_still_stops_the_block():
+    """The limit is a ValueError, and code that catches ValueError where the alarm lands swallowed it: the
+    derivation then ran to completion unlimited (a flaky test under load). The alarm now repeats, and a block
+    that swallowed every one still ends with SymbolicLimitError."""
+    swallowed = []
+    start = time.perf_counter()
+    with pytest.raises(limits.SymbolicLimitError, match="took more than"):
+        with limits.time_limit("swallow once", 0.05):
+            while time.perf_counter() - start < 5:
+                try:
+                    time.sleep(0.01)
+                except ValueError:
+                    if swallowed:
+                        raise
+                    swallowed.append(True)
+    assert swallowed and time.perf_counter() - start < 2
+    start = time.perf_counter()
+    with pytest.raises(limits.SymbolicLimitError):
+        with limits.time_limit("swallow all", 0.05):
+            while time.perf_counter() - start < 0.5:
+                try:
+                    time.sleep(0.01)
+                except ValueError:
+                    pass
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0

@@ -133,6 +133,10 @@ def check_outputs(C: int, name: str = "C") -> int:
     return C
 
 
+#: seconds between repeated alarms once a time limit has passed
+RING_INTERVAL = 0.1
+
+
 def _timer_running() -> bool:
     return signal.getitimer(signal.ITIMER_REAL)[0] > 0
 
@@ -151,14 +155,22 @@ def time_limit(what: str, seconds: float | None = None):
         yield
         return
 
+    message = (f"{what}: symbolic work took more than {seconds:g} s (theory.limits.SYMBOLIC_SECONDS); the loss is too "
+               "large or too steep to certify exactly — simplify it")
+    fired = []
+
     def ring(signum, frame):
-        raise SymbolicLimitError(f"{what}: symbolic work took more than {seconds:g} s (theory.limits.SYMBOLIC_SECONDS);"
-                                 " the loss is too large or too steep to certify exactly — simplify it")
+        fired.append(True)
+        raise SymbolicLimitError(message)
 
     previous = signal.signal(signal.SIGALRM, ring)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # the alarm repeats every RING_INTERVAL s until the block ends: code that catches ValueError (which the error
+    # is) where the first one lands cannot swallow the limit, and a block that swallowed every one still fails
+    signal.setitimer(signal.ITIMER_REAL, seconds, RING_INTERVAL)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    if fired:
+        raise SymbolicLimitError(message)
