@@ -223,3 +223,21 @@ def test_a_derivation_prints_its_steps():
 
     text = str(Two())
     assert text == str(Two.steps[0]) + "\n" + str(Two.steps[1]) and text.count("[T0 · ") == 2
+
+
+def test_lifted_derivative_is_the_derivative_in_t_and_tells_non_commuting_products_apart():
+    """The block-matrix ground truth: d/dt (K + tE)² = KE + EK (not 2KE) and d/dt (K + tE)⁻¹ from SymPy's diff."""
+    import sympy as sp
+
+    from theory import notation as nt
+    from theory.certify import lifted_derivative
+
+    E = sp.MatrixSymbol("E", nt.n, nt.n)
+    K_value = sp.ImmutableMatrix([[2, 1], [1, 3]])
+    E_value = sp.ImmutableMatrix([[0, 1], [1, 5]])
+    values = {nt.n: 2, nt.K: K_value, E: E_value}
+    square = lifted_derivative(nt.K * nt.K, values, nt.K, E)
+    assert square == K_value * E_value + E_value * K_value and square != 2 * K_value * E_value
+    t = sp.Symbol("t")
+    moved = (K_value + t * E_value).inv().applyfunc(lambda e: sp.diff(e, t)).subs(t, 0)
+    assert lifted_derivative(nt.K.I, values, nt.K, E) == sp.ImmutableMatrix(sp.simplify(moved))

@@ -66,3 +66,44 @@ def test_T8_commuting_reduction_cases_are_in_the_parameter_domain_for_every_seed
         for _, _, kappas, ells, values in cases:
             assert all(k > 0 for k in kappas) and all(e >= 0 for e in ells)
             _in_domain(values)
+
+
+# --- T8 continued (theory/t8_ssl_jacobian.py): the resolvent form, the Jacobian, convexity ---
+
+
+def test_T8_jacobian_continues_the_filter_law_and_certifies_four_steps():
+    jac = theory.derive_ssl_jacobian()
+    law = theory.derive_ssl_filter()
+    assert jac.steps[: len(law.steps)] == law.steps
+    assert [s.name for s in jac.steps[len(law.steps):]] == ["resolvent form", "Jacobian", "factored Jacobian",
+                                                            "convexity"]
+    assert jac.certified and theory.DERIVATIONS["T8"][1]() is jac
+
+
+def test_T8_jacobian_with_the_resolvent_frozen_is_rejected():
+    """The classic slip: J[Δ] = −(ΔG + GΔ), G = ∇E held fixed (the derivative of (K + εI)⁻¹ forgotten)."""
+    from theory.t8_ssl import GRADIENT, Delta
+
+    step = theory.derive_ssl_jacobian().step("Jacobian")
+    assert step.certificate.passed and not step.recheck(rhs=-(Delta * GRADIENT + GRADIENT * Delta)).passed
+
+
+def test_T8_factored_jacobian_with_the_kronecker_term_of_the_wrong_sign_or_size_is_rejected():
+    from theory.t8_ssl import Delta
+    from theory.t8_ssl_jacobian import A, R
+
+    step = theory.derive_ssl_jacobian().step("factored Jacobian")
+    sylvester = -(Delta * A + A * Delta)
+    for kronecker in (-2 * beta * eps * R * Delta * R, beta * eps * R * Delta * R, 2 * beta * R * Delta * R):
+        assert not step.recheck(rhs=sylvester + kronecker).passed
+    assert step.recheck(rhs=sylvester + 2 * beta * eps * R * Delta * R).passed
+
+
+def test_T8_convexity_of_the_wrong_sign_is_rejected_by_both_checks():
+    """−β tr(RΔRΔ) would make the energy concave: the SymPy second derivative and the rule-based one reject it."""
+    from theory.certify import AllOf
+
+    step = theory.derive_ssl_jacobian().step("convexity")
+    wrong = -step.rhs
+    assert isinstance(step.check, AllOf)
+    assert all(not check.outcome(step.lhs, wrong).passed for check in step.check.checks)

@@ -21,6 +21,7 @@ from theory.t5_coupled import derive_coupled as derive_coupled
 from theory.t6_stability import derive_linearisation as derive_linearisation
 from theory.t7_noise import derive_noise as derive_noise
 from theory.t8_ssl import derive_ssl_filter as derive_ssl_filter
+from theory.t8_ssl_jacobian import derive_ssl_jacobian as derive_ssl_jacobian
 from theory.t9_fixed_features import derive_fixed_features as derive_fixed_features
 
 #: claim id → (what it derives, function of the number of outputs C returning the Derivation)
@@ -33,6 +34,7 @@ DERIVATIONS = {
            lambda C=2: derive_coupled(losses.softmax_cross_entropy(max(C, 2)))),
     "T6": ("linearisation at commuting points", lambda C=2: derive_linearisation(losses.squared(C))),
     "T7": ("SGD noise structure", lambda C=2: derive_noise()),
-    "T8": ("self-supervised Laplacian filter", lambda C=2: derive_ssl_filter()),
+    "T8": ("self-supervised Laplacian filter, the SSL flow's Jacobian and the convex energy it descends",
+           lambda C=2: derive_ssl_jacobian()),
     "T9": ("fixed-feature compression (orthonormal Ψ): T2/T3 in p dimensions with labels YΨᵀ", lambda C=2: derive_fixed_features(C)),
 }

@@ -291,6 +291,28 @@ def evaluate(expr, values: Mapping):
     return expr
 
 
+def lifted_derivative(expr, values: Mapping, variable: sp.MatrixSymbol, direction: sp.MatrixSymbol):
+    """d/dt expr(variable + t·direction) at t = 0 for a matrix ``expr``, exactly, by evaluating it on block matrices:
+    ``variable`` becomes [[V, E], [0, V]] (E = values[direction]) and every other matrix M becomes [[M, 0], [0, M]],
+    every size symbol doubled. Sums, products and inverses of such matrices stay block upper-triangular with equal
+    diagonal blocks, which is arithmetic in Q[ε]/(ε²), so the upper-right block of the result is the derivative —
+    by ring arithmetic and exact inverses, without the rules of matrix calculus and without a symbolic t (a ground
+    truth for a derived Jacobian)."""
+    sizes = {s for key in values if isinstance(key, sp.MatrixSymbol) for d in key.shape
+             for s in sp.sympify(d).free_symbols}
+    lifted = {key: 2 * value if key in sizes else value
+              for key, value in values.items() if not isinstance(key, sp.MatrixSymbol)}
+    for key, value in values.items():
+        if not isinstance(key, sp.MatrixSymbol) or key == direction:
+            continue
+        value = sp.Matrix(value)
+        zero = sp.zeros(*value.shape)
+        upper = value.row_join(sp.Matrix(values[direction]) if key == variable else zero)
+        lifted[key] = sp.ImmutableMatrix(upper.col_join(zero.row_join(value)))
+    result = sp.Matrix(evaluate(expr, lifted))
+    return sp.ImmutableMatrix(result[: result.rows // 2, result.cols // 2:])
+
+
 def _as_matrix(value) -> sp.ImmutableMatrix:
     if isinstance(value, sp.MatrixBase):
         return sp.ImmutableMatrix(value)

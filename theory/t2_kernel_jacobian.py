@@ -34,7 +34,17 @@ from functools import lru_cache
 import sympy as sp
 
 from theory import limits, notation as nt
-from theory.certify import AgainstTruth, AllOf, Derivation, Identity, Step, evaluate, rational_matrix, standard_instance
+from theory.certify import (
+    AgainstTruth,
+    AllOf,
+    Derivation,
+    Identity,
+    Step,
+    evaluate,
+    lifted_derivative,
+    rational_matrix,
+    standard_instance,
+)
 from theory.losses import squared
 from theory.matrix_algebra import directional_derivative
 from theory.t2_kernel_ode import derive_kernel_ode
@@ -92,26 +102,6 @@ def _along(expr, values, direction):
     return value.subs(t, 0) if not isinstance(value, sp.MatrixBase) else sp.ImmutableMatrix(value.subs(t, 0))
 
 
-def _lifted_derivative(expr, values, direction):
-    """d/dt expr(K + t·direction) at t = 0 for a matrix expr, exactly, by evaluating it on block matrices: K becomes
-    [[K, E], [0, K]] and every other matrix M becomes [[M, 0], [0, M]]. Sums, products and inverses of such
-    matrices stay block upper-triangular with equal diagonal blocks, which is arithmetic in Q[ε]/(ε²), so the
-    upper-right block of the result is the derivative — by ring arithmetic and one exact inverse, without the
-    rules of matrix calculus the step is about, and without a symbolic t (the ground truth, fast)."""
-    n, C = values[nt.n], values[nt.C]
-    lifted = {key: value for key, value in values.items() if not isinstance(key, sp.MatrixSymbol)}
-    lifted[nt.n], lifted[nt.C] = 2 * n, 2 * C
-    for key, value in values.items():
-        if not isinstance(key, sp.MatrixSymbol) or key == direction:
-            continue
-        value = sp.Matrix(value)
-        block = value.row_join(values[direction] if key == nt.K else sp.zeros(*value.shape))
-        lower = sp.zeros(*value.shape).row_join(value)
-        lifted[key] = sp.ImmutableMatrix(block.col_join(lower))
-    result = sp.Matrix(evaluate(expr, lifted))
-    return sp.ImmutableMatrix(result[: result.rows // 2, result.cols // 2:])
-
-
 class KernelJacobian(Derivation):
     claim = "T2"
 
@@ -129,7 +119,7 @@ class KernelJacobian(Derivation):
         steps.append(Step("T2", "Jacobian", "J[E] = d/dt F(K + tE) at t = 0, by the product and inverse rules of "
                           "matrix calculus on the derived right-hand side", J_E, self.directional,
                           AgainstTruth("J[E] = d/dt F(K + tE) at t = 0, F evaluated exactly on the block matrices "
-                                       "[[K, E], [0, K]] (arithmetic in Q[ε]/(ε²))", lambda v: _lifted_derivative(rhs, v, E),
+                                       "[[K, E], [0, K]] (arithmetic in Q[ε]/(ε²))", lambda v: lifted_derivative(rhs, v, nt.K, E),
                                        lambda: cases(1))))
 
         self.jacobian = factored(E)
@@ -181,7 +171,7 @@ class KernelJacobian(Derivation):
 
 
 def _second_derivative(values):
-    """d²/dt² L(K + tE) at t = 0 exactly, by the same block arithmetic as :func:`_lifted_derivative` one order
+    """d²/dt² L(K + tE) at t = 0 exactly, by the same block arithmetic as :func:`theory.certify.lifted_derivative` one order
     higher: K becomes [[K, E, 0], [0, K, E], [0, 0, K]] (every other matrix M block-diagonal [M, M, M]), which is
     arithmetic in Q[ε]/(ε³), so a matrix function's top-right block is half its second derivative along E;
     each trace in L is replaced by twice the trace of that block."""

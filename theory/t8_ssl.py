@@ -51,7 +51,7 @@ ENERGY = sp.Trace(L * nt.K) + nt.mu * sp.Trace(nt.K) - beta * sp.log(sp.Determin
 GRADIENT = L + nt.mu * nt.I_n - beta * (nt.K + eps * nt.I_n).I
 
 
-def _laplacian(rng: random.Random, n: int) -> sp.Matrix:
+def rational_laplacian(rng: random.Random, n: int) -> sp.Matrix:
     """A weighted graph Laplacian with random positive rational weights on a random graph."""
     A = sp.zeros(n, n)
     for i in range(n):
@@ -71,7 +71,7 @@ def directional_instances(rng: random.Random) -> list:
         B = rational_matrix(rng, n, n)
         D = rational_matrix(rng, n, n)
         out.append((f"n={n}", {nt.n: n, nt.K: sp.ImmutableMatrix(B.T * B), Delta: sp.ImmutableMatrix(D + D.T),
-                              L: _laplacian(rng, n), nt.mu: rational(rng, positive=True),
+                              L: rational_laplacian(rng, n), nt.mu: rational(rng, positive=True),
                               beta: rational(rng, positive=True), eps: rational(rng, positive=True)}))
     return out
 

@@ -51,6 +51,7 @@ from verify.flows.kernel_ode import (
 from verify.flows.kkt import KKTCertificate as KKTCertificate, kkt_certificate as kkt_certificate
 from verify.flows.noise import feature_noise_covariance as feature_noise_covariance
 from verify.flows.ssl_flow import ssl_steady_state as ssl_steady_state
+from verify.flows.ssl_kkt import SSLCertificate as SSLCertificate, ssl_kkt_certificate as ssl_kkt_certificate
 from verify.flows.stability import (
     commuting_steady_states as commuting_steady_states,
     linear_stability as linear_stability,

@@ -18,7 +18,6 @@ from verify.flows.continuation import (
     ESCAPE_STEP as ESCAPE_STEP,
     FIRST_STEP as FIRST_STEP,
     MAX_ESCAPES as MAX_ESCAPES,
-    MAX_STEPS as MAX_STEPS,
     ReducedProblem as ReducedProblem,
     continuation_steady_state as continuation_steady_state,
     label_basis as label_basis,
@@ -82,6 +81,14 @@ from verify.flows.noise import (
     second_moment_scale as second_moment_scale,
     weight_covariance_scale as weight_covariance_scale,
 )
+from verify.flows.pseudo_transient import (
+    MAX_STEPS as MAX_STEPS,
+    MIN_STEP as MIN_STEP,
+    OBJECTIVE_NOISE as OBJECTIVE_NOISE,
+    PSD_SLACK as PSD_SLACK,
+    Continuation as Continuation,
+    continue_to_steady_state as continue_to_steady_state,
+)
 from verify.flows.scaling import (
     MIN_SCALED_DECAY as MIN_SCALED_DECAY,
     RESIDUAL_NOISE as RESIDUAL_NOISE,
@@ -94,13 +101,31 @@ from verify.flows.solver_checks import (
     check_kernels as check_kernels,
     newton_polish as newton_polish,
 )
+from verify.flows.ssl_continuation import (
+    ARMIJO as ARMIJO,
+    FIRST_TAU as FIRST_TAU,
+    MAX_NEWTON as MAX_NEWTON,
+    START_FLOOR as START_FLOOR,
+    TAU_DECREASE as TAU_DECREASE,
+    BarrierPath as BarrierPath,
+    ssl_continuation_steady_state as ssl_continuation_steady_state,
+)
 from verify.flows.ssl_flow import (
     SSL_MAX_CONDITION as SSL_MAX_CONDITION,
     compiled_ssl as compiled_ssl,
+    compiled_ssl_jvp as compiled_ssl_jvp,
+    flow_floor as flow_floor,
     normalised_adjacency as normalised_adjacency,
     spectral_contrastive_embedding as spectral_contrastive_embedding,
     ssl_filter_spectrum as ssl_filter_spectrum,
+    ssl_flow_jvp as ssl_flow_jvp,
     ssl_steady_state as ssl_steady_state,
+)
+from verify.flows.ssl_kkt import (
+    SSLCertificate as SSLCertificate,
+    scaled_ssl_certificate as scaled_ssl_certificate,
+    ssl_kkt_certificate as ssl_kkt_certificate,
+    ssl_units as ssl_units,
 )
 from verify.flows.stability import (
     CommutingSteadyState as CommutingSteadyState,

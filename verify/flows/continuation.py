@@ -22,16 +22,14 @@ small problem, and O(n³/3) for the certificate's Cholesky factorisation of the 
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve, solve
+from scipy.linalg import cho_factor, cho_solve, solve
 
-from verify.core.errors import ConvergenceError
 from verify.core.linalg import from_symmetric_coordinates, to_symmetric_coordinates
 from verify.flows.kernel_ode import compiled_jvp, factored_jacobian
 from verify.flows.kkt import scaled_kkt_certificate
+from verify.flows.pseudo_transient import continue_to_steady_state
 from verify.flows.scaling import ScaledProblem, safe_norm
 
-#: most implicit steps before ConvergenceError (a generic problem needs 10–40)
-MAX_STEPS = 400
 #: most steps along D's top eigenvector off a stationary state that is not the minimiser
 MAX_ESCAPES = 4
 #: first pseudo-time step, in units of the scaled flow's fastest rate (≤ 6‖D̃‖ + 2μ̃ ≤ 8)
@@ -52,21 +50,34 @@ def label_basis(Y_scaled: np.ndarray) -> np.ndarray:
 class ReducedProblem:
     """The scaled kernel ODE on p × p kernels k with labels Yp (λ = 1), its objective and its Jacobian."""
 
-    def __init__(self, Yp: np.ndarray, mu: float):
-        self.Yp, self.mu, self.p = Yp, mu, Yp.shape[1]
+    def __init__(self, Yp: np.ndarray, mu: float, floor: float = 0.0):
+        self.Yp, self.mu, self.p, self.floor = Yp, mu, Yp.shape[1], floor
         self.rows, self.cols = np.triu_indices(self.p)
 
-    def factor(self, k):
+    def prepare(self, k):
+        """The Cholesky factor of k + I (raises LinAlgError outside k ≻ −I)."""
         return cho_factor(k + np.eye(self.p), lower=True, check_finite=False)
+
+    def residual(self, k, chol) -> float:
+        """‖F(k)‖_F / (2μ̃ max(‖k‖_F, floor)): the residual in units of the slowest rate."""
+        return safe_norm(self.rhs(k, chol)) / (2 * self.mu) / max(safe_norm(k), self.floor, np.finfo(float).tiny)
+
+    def shifted_solve(self, k, chol, sigma: float) -> np.ndarray:
+        """δ with (σ − J)δ = F(k), J assembled on the p(p + 1)/2 symmetric coordinates (dense: p ≤ C)."""
+        F = to_symmetric_coordinates(self.rhs(k, chol))
+        J = self.jacobian(k)
+        return from_symmetric_coordinates(solve(sigma * np.eye(J.shape[0]) - J, F, check_finite=False), self.p)
 
     def rhs(self, k, chol):
         Z = cho_solve(chol, self.Yp.T, check_finite=False)
         kZ = k @ Z
         return kZ @ Z.T + Z @ kZ.T - 2 * self.mu * k
 
-    def objective(self, k, chol):
+    def objective(self, k, chol) -> tuple[float, float]:
+        """(L(k), its magnitude): both terms are ≥ 0, so L is its own rounding scale."""
         Z = cho_solve(chol, self.Yp.T, check_finite=False)
-        return 0.5 * float(np.sum(self.Yp.T * Z)) + 0.5 * self.mu * float(np.trace(k))
+        value = 0.5 * float(np.sum(self.Yp.T * Z)) + 0.5 * self.mu * float(np.trace(k))
+        return value, abs(value)
 
     def jacobian(self, k):
         """J on the p(p + 1)/2 symmetric coordinates (:func:`verify.flows.kernel_ode.factored_jacobian`)."""
@@ -109,46 +120,16 @@ def continuation_steady_state(K0, Y, lam, mu, scaled: ScaledProblem, tol: float)
     if P.shape[1] == 0:  # no labels: every mode decays at 2μ, K∞ = 0
         kernel = np.zeros((n, n))
         return kernel, scaled_kkt_certificate(kernel, scaled.Y, scaled.mu, tol=tol, floor=scaled.floor), 0, -2 * scaled.mu
-    reduced = ReducedProblem(scaled.Y @ P, scaled.mu)
+    reduced = ReducedProblem(scaled.Y @ P, scaled.mu, scaled.floor)
     reference = max(1.0, scaled.law)  # the scale of the minimiser: its largest eigenvalue, in units of λ
     noise = 10 * n * np.finfo(float).eps * safe_norm(scaled.K0)
     k = _at_working_scale(P.T @ scaled.K0 @ P, reference, noise)
     floor = scaled.floor
     steps = escapes = 0
-    h = FIRST_STEP
-
-    def residual(k, chol):
-        return safe_norm(reduced.rhs(k, chol)) / (2 * scaled.mu) / max(safe_norm(k), floor, np.finfo(float).tiny)
-
-    chol = reduced.factor(k)
-    res, value = residual(k, chol), reduced.objective(k, chol)
     while True:
-        while res >= tol:
-            steps += 1
-            if steps > MAX_STEPS:
-                raise ConvergenceError(f"steady_state: pseudo-transient continuation did not reach ‖dK/dt‖/‖K‖ < {tol:g} "
-                                       f"in {MAX_STEPS} steps (last residual {res:.3g}); try method='flow'")
-            F = to_symmetric_coordinates(reduced.rhs(k, chol))
-            J = reduced.jacobian(k)
-            sigma = 1.0 / h
-            try:
-                delta = from_symmetric_coordinates(solve(sigma * np.eye(J.shape[0]) - J, F, check_finite=False), reduced.p)
-                trial = k + delta
-                trial = (trial + trial.T) / 2
-                trial_chol = reduced.factor(trial)
-            except (LinAlgError, ValueError):
-                h /= 4
-                continue
-            trial_res, trial_value = residual(trial, trial_chol), reduced.objective(trial, trial_chol)
-            psd = np.linalg.eigvalsh(trial)[0] >= -1e-12 * max(safe_norm(trial), floor)
-            if psd and trial_value <= value + 1e-14 * abs(value) and np.isfinite(trial_res):
-                growth = min(max(res / max(trial_res, np.finfo(float).tiny), 2.0), 1e3)
-                k, chol, res, value, h = trial, trial_chol, trial_res, trial_value, min(h * growth, 1e300)
-            else:
-                h /= 4
-                if h < 1e-12:
-                    raise ConvergenceError(f"steady_state: continuation stalled at residual {res:.3g} (steps rejected "
-                                           "down to h = 1e-12); try method='flow'")
+        k, chol, _, taken = continue_to_steady_state(reduced, k, tol, floor=floor, first_step=FIRST_STEP,
+                                                     who="steady_state", retry_hint="; try method='flow'")
+        steps += taken
         unit_kernel = P @ k @ P.T
         unit_kernel = (unit_kernel + unit_kernel.T) / 2  # the returned kernel is λ times this
         kernel = lam * unit_kernel
@@ -160,8 +141,6 @@ def continuation_steady_state(K0, Y, lam, mu, scaled: ScaledProblem, tol: float)
         escapes += 1
         _, u = reduced.top_drive(k, chol)
         k = k + ESCAPE_STEP * max(safe_norm(k), reference) * np.outer(u, u)
-        chol = reduced.factor(k)
-        res, value, h = residual(k, chol), reduced.objective(k, chol), FIRST_STEP
 
 
 def _at_working_scale(k: np.ndarray, reference: float, noise: float) -> np.ndarray:

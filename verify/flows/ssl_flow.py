@@ -2,10 +2,13 @@
 
     ∇E = L + μI − β(K + εI)⁻¹,   predicted K∞ = V diag((β/(ℓ_j + μ) − ε)₊) Vᵀ,  L = V diag(ℓ) Vᵀ
 
-The right-hand side is generated from ``theory.derive_ssl_filter().rhs``; the flow is integrated in symmetric
-coordinates (LSODA with the complex-step Jacobian for n(n+1)/2 ≤ 1000, else DOP853) to a 1e-6
-residual, then finished by Newton–Krylov (accepted only without an unstable direction), until
-‖dK/dt‖_F / ‖K‖_F < tol.
+The right-hand side is generated from ``theory.derive_ssl_filter().rhs``. The flow descends a strictly convex
+energy (``theory.derive_ssl_jacobian``), so its steady state from a positive definite start is the energy's unique
+minimiser: by default it is computed as such (:mod:`verify.flows.ssl_continuation`, Newton's method along a barrier
+path, O(n³) per step) and returned only with a passing KKT certificate (:mod:`verify.flows.ssl_kkt`) and
+‖dK/dt‖_F / ‖K‖_F < tol. ``method="flow"`` integrates the trajectory instead, in symmetric coordinates (LSODA
+with the complex-step Jacobian for n(n+1)/2 ≤ 1000, else DOP853) to a 1e-6 residual, finished by Newton–Krylov
+(accepted only without an unstable direction).
 
 >>> import numpy as np
 >>> A = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=float)
@@ -36,6 +39,29 @@ from verify.core.tolerances import TOL
 from verify.flows.codegen import generate
 from verify.flows.kernel_ode import jacobian_unchecked, rightmost_jacobian_mode
 from verify.flows.solver_checks import check_kernels, newton_polish
+from verify.flows.ssl_continuation import ssl_continuation_steady_state
+
+
+@lru_cache(maxsize=None)
+def compiled_ssl_jvp():
+    """J[Δ](K, Δ, L, μ, β, ε) = −(ΔA + AΔ) + 2βε RΔR generated from ``theory.derive_ssl_jacobian().jacobian``."""
+    from theory.t8_ssl import Delta
+
+    return generate(theory.derive_ssl_jacobian().jacobian, (nt.K, Delta, L_symbol, nt.mu, beta_symbol, eps_symbol))
+
+
+def ssl_flow_jvp(K, E, L, mu, beta, eps) -> np.ndarray:
+    """J[E]: the derivative of the SSL flow's right-hand side at K along the symmetric direction E,
+
+        J[E] = −(EA + AE) + 2βε R E R,   A = L + μI,  R = (K + εI)⁻¹,
+
+    generated from the certified factored form (``theory.derive_ssl_jacobian``)."""
+    L, mu, beta, eps = _validate(L, mu, beta, eps)
+    K = v.kernel("K", K)
+    E = v.kernel("E", E)
+    if K.shape != L.shape or E.shape != L.shape:
+        raise ValueError(f"K and E must be {L.shape[0]} × {L.shape[0]} like L, got {K.shape} and {E.shape}")
+    return np.asarray(compiled_ssl_jvp()(K, E, L, mu, beta, eps), dtype=float)
 
 
 @lru_cache(maxsize=None)
@@ -62,9 +88,13 @@ def ssl_filter_spectrum(L, mu, beta, eps) -> np.ndarray:
 
 
 def ssl_steady_state(L, mu, beta, eps, *, K0=None, seed: int = 0, tol: float = TOL.steady_state,
-                     max_time: float | None = None) -> np.ndarray:
+                     max_time: float | None = None, method: str = "continuation") -> np.ndarray:
     """K∞ of dK/dt = −(K∇E + ∇E K), ∇E = L + μI − β(K + εI)⁻¹, from K0 (default: a generic PSD kernel at the
     problem's scale max(ε, β/(‖L‖₂ + μ))).
+
+    ``method="continuation"`` (default): the energy's certified minimiser, which the flow reaches from every
+    positive definite K0 (K0 only sets where the search starts); ``method="flow"``: the trajectory from K0
+    integrated (then ``max_time`` bounds it; a K0 without some fillable direction stays on a stationary state).
 
     Solved in the flow's own units (‖L‖₂ + μ = 1, max(ε, β) = 1; two exact symmetries) and checked finite and
     PSD; a problem whose K∞ + εI would have condition > SSL_MAX_CONDITION is refused with a ValueError naming
@@ -89,14 +119,25 @@ def ssl_steady_state(L, mu, beta, eps, *, K0=None, seed: int = 0, tol: float = T
         K0 = K0 * c
     mu_s, beta_s, eps_s = mu / a, (beta / a) / c, eps / c
     # condition of K∞ + εI: (β/μ) / max(β/(ℓ_max + μ), ε) (the constant mode, ℓ = 0, fills most)
-    condition = min((beta_s / mu_s) / eps_s, 1.0 / mu_s) if beta_s > 0 else 1.0
+    with np.errstate(over="ignore"):  # an overflowing condition is refused below like any large one
+        condition = min((beta_s / mu_s) / eps_s, 1.0 / mu_s) if beta_s > 0 else 1.0
     if condition > SSL_MAX_CONDITION:
         raise ValueError(f"beta: the steady state's K + εI would have condition {condition:.3g} > "
                          f"{SSL_MAX_CONDITION:g} (β/(εμ) = {(beta_s / mu_s) / eps_s:.3g}, (‖L‖ + μ)/μ = {1 / mu_s:.3g}), "
                          "beyond float64 integration; lower beta or raise eps or mu (ssl_filter_spectrum gives the "
                          "law without integration)")
+    if method not in ("continuation", "flow"):
+        raise ValueError(f"method must be 'continuation' or 'flow', got {method!r}")
     if max_time is not None:
+        if method != "flow":
+            raise ValueError("max_time bounds an integration: it needs method='flow'")
         max_time = v.positive("max_time", max_time) * a
+    if method == "continuation":
+        rhs, L_s, floor = compiled_ssl()[0], L / a, flow_floor(K0 / c, beta_s, mu_s, eps_s)
+        kernel = ssl_continuation_steady_state(L_s, mu_s, beta_s, eps_s, K0 / c, tol, floor,
+                                               lambda K: rhs(K, L_s, mu_s, beta_s, eps_s))[0]
+        check_kernels("ssl_steady_state", kernel, floor)
+        return kernel * c
     try:
         kernel = _ssl_flow(L / a, mu_s, beta_s, eps_s, K0 / c, tol, max_time)
     except (np.linalg.LinAlgError, ValueError) as exc:  # arguments are valid by now: the integration broke down
@@ -107,6 +148,14 @@ def ssl_steady_state(L, mu, beta, eps, *, K0=None, seed: int = 0, tol: float = T
 
 #: largest condition of K∞ + εI for which SSL steady states are computed
 SSL_MAX_CONDITION = 1e6
+
+
+def flow_floor(K0, beta, mu, eps) -> float:
+    """The residual's floor in the flow's units: TOL.steady_state_floor × the scale the flow ends at (K0's, capped by
+    the law's largest κ, or by 1 where nothing fills)."""
+    fill = max(beta / mu - eps, 0.0)
+    size = np.linalg.norm(K0)
+    return TOL.steady_state_floor * max(min(size, max(fill, 1.0)) if fill > 0 else min(size, 1.0), 1e-250)
 
 
 def _ssl_flow(L, mu, beta, eps, K0, tol, max_time):
@@ -122,8 +171,7 @@ def _ssl_flow(L, mu, beta, eps, K0, tol, max_time):
         return np.linalg.norm(f(0, x) * weights) / max(np.linalg.norm(x * weights), floor)
 
     fill = max(beta / mu - eps, 0.0)  # the law's largest κ
-    floor = TOL.steady_state_floor * max(min(np.linalg.norm(K0), max(fill, 1.0)) if fill > 0
-                                         else min(np.linalg.norm(K0), 1.0), 1e-250)
+    floor = flow_floor(K0, beta, mu, eps)
 
     small = n * (n + 1) // 2 <= 1000
     kwargs = {}
