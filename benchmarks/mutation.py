@@ -89,8 +89,11 @@ GROUPS = {
                 deselect=["tests/test_t8_ssl.py::test_T8_campaign_entry_passes_with_the_contrast_figure",
                           "tests/test_t8_ssl.py::test_T8_claim_degrades_cleanly_without_scikit_learn"]),
     # derivation modules (slow: every test re-derives): T1's gradients and T3's spectral reduction
-    "continuation": dict(mutate=["verify/flows/kkt.py", "verify/flows/continuation.py"], sample=30,
+    "continuation": dict(mutate=["verify/flows/kkt.py", "verify/flows/continuation.py",
+                                 "verify/flows/pseudo_transient.py"], sample=30,
                          tests=["verify/flows/kkt.py", "tests/test_t2_kernel_jacobian.py", "tests/test_continuation.py"]),
+    "ssl_continuation": dict(mutate=["verify/flows/ssl_kkt.py", "verify/flows/ssl_continuation.py"], sample=30,
+                             tests=["verify/flows/ssl_kkt.py", "tests/test_ssl_continuation.py"]),
     "gradients": dict(mutate=["theory/gradients.py"], sample=40,
                       tests=["tests/test_t1_readout.py", "tests/test_kill_gradients.py",
                              *(f"tests/test_derivation_certificates.py::test_step_is_present_and_certified[T1-2-{s}]"

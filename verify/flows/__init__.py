@@ -105,6 +105,7 @@ from verify.flows.ssl_continuation import (
     ARMIJO as ARMIJO,
     FIRST_TAU as FIRST_TAU,
     MAX_NEWTON as MAX_NEWTON,
+    ROUNDING_REGION as ROUNDING_REGION,
     START_FLOOR as START_FLOOR,
     TAU_DECREASE as TAU_DECREASE,
     BarrierPath as BarrierPath,

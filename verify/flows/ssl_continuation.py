@@ -37,6 +37,8 @@ MAX_NEWTON = 300
 START_FLOOR = 1e-3
 #: Armijo fraction of the predicted decrease a damped step must achieve
 ARMIJO = 0.25
+#: Newton decrement², relative to φ's magnitude, below which full steps are taken without the Armijo test
+ROUNDING_REGION = 1e-8
 
 
 class BarrierPath:
@@ -75,8 +77,9 @@ class BarrierPath:
             w_new, V = np.linalg.eigh((moved + moved.T) / 2)
             if w_new[0] > 0:
                 trial, _ = self.value(w_new, V.T @ A_hat @ V, tau)
-                # near the centre φ changes below its rounding: the full Newton step is then taken
-                if trial <= value - ARMIJO * t * decrement or decrement <= 1e-13 * magnitude:
+                # near the centre φ's decrease (≈ decrement/2) is lost in the rounding of its n terms: there the
+                # full Newton step is taken (the residual and the certificate judge the end, not φ)
+                if trial <= value - ARMIJO * t * decrement or decrement <= ROUNDING_REGION * magnitude:
                     U_new = U @ V
                     return (U_new * w_new) @ U_new.T, decrement, magnitude
             t /= 2
@@ -120,7 +123,7 @@ def ssl_continuation_steady_state(L, mu, beta, eps, K0, tol: float, floor: float
                 break
             if not last and decrement <= 1e-2 * tau * n:  # centred well enough to move on along the path
                 break
-            if decrement <= 1e-13 * magnitude and last:
+            if decrement <= 1e-3 * np.finfo(float).eps * magnitude and last:
                 raise ConvergenceError(f"ssl_steady_state: centred at τ = {tau:.3g} but ‖dK/dt‖/‖K‖ = "
                                        f"{path.residual(K):.3g} ≥ {tol:g} (rounding)")
         if last:
