@@ -103,8 +103,11 @@ from verify.flows.solver_checks import (
 )
 from verify.flows.ssl_continuation import (
     ARMIJO as ARMIJO,
+    FINAL_SHIFT as FINAL_SHIFT,
     FIRST_TAU as FIRST_TAU,
     MAX_NEWTON as MAX_NEWTON,
+    POLISH_KRYLOV as POLISH_KRYLOV,
+    POLISH_STEPS as POLISH_STEPS,
     ROUNDING_REGION as ROUNDING_REGION,
     START_FLOOR as START_FLOOR,
     TAU_DECREASE as TAU_DECREASE,

@@ -22,19 +22,27 @@ Cost: O(n³) per Newton step (an eigh and four products), typically 20–40 step
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse.linalg import LinearOperator, gmres
 
 from verify.core.errors import ConvergenceError
+from verify.flows.pseudo_transient import PSD_SLACK
 from verify.flows.scaling import safe_norm
 from verify.flows.ssl_kkt import SSLCertificate, scaled_ssl_certificate
 
 #: the barrier weight τ is divided by this after each centring
-TAU_DECREASE = 20.0
+TAU_DECREASE = 100.0
 #: first barrier weight, relative to the energy's scale (‖A‖₂ · the law's largest eigenvalue)
 FIRST_TAU = 0.1
 #: most Newton steps in all before ConvergenceError (a generic problem needs 20–40)
 MAX_NEWTON = 300
 #: a start's eigenvalues are raised to at least this fraction of the law's scale (the barrier needs K ≻ 0)
 START_FLOOR = 1e-3
+#: the barrier's last shift of a filled mode, relative to tol (the answer is then as exact as the law's float64)
+FINAL_SHIFT = 0.1
+#: Newton steps on the flow's own equation after the path (each kept only if the residual falls)
+POLISH_STEPS = 3
+#: GMRES iterations per polishing step (K nearly commutes with L there: a handful suffice)
+POLISH_KRYLOV = 50
 #: Armijo fraction of the predicted decrease a damped step must achieve
 ARMIJO = 0.25
 #: Newton decrement², relative to φ's magnitude, below which full steps are taken without the Armijo test
@@ -49,21 +57,22 @@ class BarrierPath:
         self.n = A.shape[0]
 
     def value(self, w: np.ndarray, A_hat: np.ndarray, tau: float) -> tuple[float, float]:
-        """(φ_τ, magnitude of its terms) at K = U diag(w) Uᵀ with Â = UᵀAU (w > 0)."""
-        trace = float(np.sum(np.diag(A_hat) * w))
-        energy = self.beta * float(np.sum(np.log1p(w / self.eps)))  # log det(K + εI) − n log ε, exact for w ≪ ε
-        barrier = tau * float(np.sum(np.log(w)))
-        return trace - energy - barrier, abs(trace) + abs(energy) + abs(barrier)
+        """(φ_τ, the sum of its terms' magnitudes: its rounding scale) at K = U diag(w) Uᵀ with Â = UᵀAU (w > 0)."""
+        trace = np.diag(A_hat) * w
+        energy = self.beta * np.log1p(w / self.eps)  # log det(K + εI) − n log ε, exact for w ≪ ε
+        barrier = tau * np.log(w)
+        terms = trace - energy - barrier
+        return float(np.sum(terms)), float(np.sum(np.abs(trace) + np.abs(energy) + np.abs(barrier)))
 
     def residual(self, K: np.ndarray) -> float:
         """‖F(K)‖_F / max(‖K‖_F, floor) with F the generated right-hand side of the SSL flow."""
         return safe_norm(self.rhs(K)) / max(safe_norm(K), self.floor, np.finfo(float).tiny)
 
-    def newton(self, K: np.ndarray, tau: float):
-        """(K after one damped Newton step on φ_τ, Newton decrement², φ's magnitude)."""
-        w, U = np.linalg.eigh(K)
-        if w[0] <= 0:
-            raise ConvergenceError("ssl_steady_state: the barrier path left the positive definite cone")
+    def newton(self, w: np.ndarray, U: np.ndarray, tau: float):
+        """(w, U, Newton decrement², φ's magnitude) after one damped Newton step on φ_τ from K = U diag(w) Uᵀ.
+
+        The state is kept factored: an empty mode's eigenvalue (≈ τ/(ℓ + μ − β/ε)) may lie far below the rounding
+        of a dense K, and only the factored form keeps it positive."""
         A_hat = U.T @ self.A @ U
         m = w + self.eps
         gradient = A_hat - np.diag(self.beta / m + tau / w)
@@ -80,11 +89,48 @@ class BarrierPath:
                 # near the centre φ's decrease (≈ decrement/2) is lost in the rounding of its n terms: there the
                 # full Newton step is taken (the residual and the certificate judge the end, not φ)
                 if trial <= value - ARMIJO * t * decrement or decrement <= ROUNDING_REGION * magnitude:
-                    U_new = U @ V
-                    return (U_new * w_new) @ U_new.T, decrement, magnitude
+                    return w_new, U @ V, decrement, magnitude
             t /= 2
         raise ConvergenceError(f"ssl_steady_state: no damped Newton step decreases the barrier energy (τ = {tau:.3g}, "
                                f"Newton decrement² {decrement:.3g})")
+
+
+    def polish(self, w: np.ndarray, U: np.ndarray, steps: int = POLISH_STEPS):
+        """(w, U) after up to ``steps`` Newton steps on the flow's own equation F(K) = 0 (no barrier), each kept only
+        if the residual falls and K stays PSD: the barrier's last shift of the filled modes (≈ τ/β) and the empty
+        modes' τ-sized eigenvalues are removed to the rounding of the law. In K's eigenbasis (Â = UᵀAU,
+        r = 1/(w + ε)) the step solves J[δ] = −F̂ with J[E] = −(EÂ + ÂE) + 2βε (r_i r_j E_ij) (T8's factored
+        Jacobian) by GMRES, preconditioned by J's diagonal −(Â_ii + Â_jj) + 2βε r_i r_j — J itself where K commutes
+        with L, as it nearly does here."""
+        n, shape = self.n, (self.n * self.n,) * 2
+        residual = self.residual((U * w) @ U.T)
+        for _ in range(steps):
+            A_hat = U.T @ self.A @ U
+            r = 1.0 / (w + self.eps)
+            F = -(w[:, None] * A_hat + A_hat * w[None, :]) + 2 * self.beta * np.diag(1.0 - self.eps * r)
+            kronecker = 2 * self.beta * self.eps * np.outer(r, r)
+            diagonal = np.diag(A_hat)
+            preconditioner = (kronecker - diagonal[:, None] - diagonal[None, :]).ravel()
+            if np.any(preconditioner >= 0):
+                break  # not in the stable basin of a Newton step (a mode at its threshold): keep the path's end
+
+            def apply(x):
+                E = x.reshape(n, n)
+                return (-(E @ A_hat + A_hat @ E) + kronecker * E).ravel()
+
+            delta, _ = gmres(LinearOperator(shape, matvec=apply), -F.ravel(),
+                                M=LinearOperator(shape, matvec=lambda x: x / preconditioner),
+                                rtol=1e-10, atol=0.0, restart=POLISH_KRYLOV, maxiter=1)
+            if not np.all(np.isfinite(delta)):  # an inexact solve is fine: the residual test below judges the step
+                break
+            moved = np.diag(w) + delta.reshape(n, n)
+            w_new, V = np.linalg.eigh((moved + moved.T) / 2)
+            U_new = U @ V
+            new_residual = self.residual((U_new * w_new) @ U_new.T)
+            if not new_residual < residual or w_new[0] < -PSD_SLACK * max(w_new[-1], self.floor):
+                break
+            w, U, residual = np.maximum(w_new, 0.0), U_new, new_residual
+        return w, U
 
 
 def ssl_continuation_steady_state(L, mu, beta, eps, K0, tol: float, floor: float, rhs
@@ -103,13 +149,17 @@ def ssl_continuation_steady_state(L, mu, beta, eps, K0, tol: float, floor: float
     size = max(float(w[-1]), 0.0)
     if not 1e-3 * reference <= size <= 1e3 * reference:  # the minimiser does not depend on the start
         w = w * (reference / size) if size > 0 else np.zeros(n)
-    K = (U * np.maximum(w, START_FLOOR * reference)) @ U.T
+    w = np.maximum(w, START_FLOOR * reference)
     path = BarrierPath(A, beta, eps, floor, rhs)
     tau = FIRST_TAU * reference
     steps = 0
+
+    def dense():
+        return (U * w) @ U.T
+
     def final_tau():
-        """τ with ‖F‖/‖K‖ = 2τ√n/‖K‖ ≤ tol/2 and a filled mode's barrier shift (≈ τ/β relative) ≤ tol/10."""
-        return tol * min(max(safe_norm(K), floor) / (4 * np.sqrt(n)), 0.1 * beta)
+        """τ with ‖F‖/‖K‖ = 2τ√n/‖K‖ ≤ tol/2 and a filled mode's barrier shift (≈ τ/β relative) ≤ tol·FINAL_SHIFT."""
+        return tol * min(max(float(np.sqrt(np.sum(w * w))), floor) / (4 * np.sqrt(n)), FINAL_SHIFT * beta)
 
     while True:
         last = tau <= final_tau()
@@ -117,18 +167,20 @@ def ssl_continuation_steady_state(L, mu, beta, eps, K0, tol: float, floor: float
             steps += 1
             if steps > MAX_NEWTON:
                 raise ConvergenceError(f"ssl_steady_state: the barrier path did not reach ‖dK/dt‖/‖K‖ < {tol:g} in "
-                                       f"{MAX_NEWTON} Newton steps (τ = {tau:.3g}, residual {path.residual(K):.3g})")
-            K, decrement, magnitude = path.newton(K, tau)
-            if last and path.residual(K) < tol:
+                                       f"{MAX_NEWTON} Newton steps (τ = {tau:.3g}, residual {path.residual(dense()):.3g})")
+            w, U, decrement, magnitude = path.newton(w, U, tau)
+            if last and path.residual(dense()) < tol:
                 break
-            if not last and decrement <= 1e-2 * tau * n:  # centred well enough to move on along the path
-                break
+            if not last and (decrement <= 1e-2 * tau * n or decrement <= ROUNDING_REGION * magnitude):
+                break  # centred well enough (or as well as rounding allows) to move on along the path
             if decrement <= 1e-3 * np.finfo(float).eps * magnitude and last:
                 raise ConvergenceError(f"ssl_steady_state: centred at τ = {tau:.3g} but ‖dK/dt‖/‖K‖ = "
-                                       f"{path.residual(K):.3g} ≥ {tol:g} (rounding)")
+                                       f"{path.residual(dense()):.3g} ≥ {tol:g} (rounding)")
         if last:
             break
         tau = max(tau / TAU_DECREASE, final_tau() / 2)
+    w, U = path.polish(w, U)
+    K = dense()
     K = (K + K.T) / 2
     certificate = scaled_ssl_certificate(K, L, mu, beta, eps, tol=10 * tol, floor=floor)
     if not certificate.passed:
