@@ -165,3 +165,18 @@ def test_T8_robustness_sweep_reaches_the_law_with_a_passing_certificate_or_refus
     law = np.sort(ssl_filter_spectrum(L, mu, beta, eps))
     assert np.abs(np.sort(np.linalg.eigvalsh(K)) - law).max() <= TOL.law * max(law.max(), eps)
     assert ssl_kkt_certificate(K, L, mu, beta, eps).passed
+
+
+def test_T8_polish_operator_is_the_generated_jvp_in_the_kernels_eigenbasis():
+    """The polish solves with J written in K's eigenbasis; the generated J[Δ] of the certified factored form says
+    what J is, and a polish operator with the Kronecker term on the wrong side (εr_i r_j → r_i r_j) differs."""
+    K, E, L = _instance(11)
+    mu, beta, eps = 0.1, 1.0, 0.05
+    w, U = np.linalg.eigh(K)
+    path = BarrierPath(L + mu * np.eye(6), beta, eps, 1e-8, None)
+    E_hat = U.T @ E @ U
+    ours = U @ path.jvp_in_eigenbasis(w, U.T @ (L + mu * np.eye(6)) @ U, E_hat) @ U.T
+    generated = ssl_flow_jvp(K, E, L, mu, beta, eps)
+    assert _relative(ours, generated) < TOL.generated_code
+    wrong = BarrierPath(L + mu * np.eye(6), beta / eps, 1.0, 1e-8, None)  # 2β r_i r_j E_ij with r = 1/(w + 1)
+    assert _relative(U @ wrong.jvp_in_eigenbasis(w, U.T @ (L + mu * np.eye(6)) @ U, E_hat) @ U.T, generated) > 1e-3

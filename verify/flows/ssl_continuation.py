@@ -95,6 +95,11 @@ class BarrierPath:
                                f"Newton decrement² {decrement:.3g})")
 
 
+    def jvp_in_eigenbasis(self, w: np.ndarray, A_hat: np.ndarray, E: np.ndarray) -> np.ndarray:
+        """UᵀJ[UEUᵀ]U at K = U diag(w) Uᵀ (Â = UᵀAU): −(EÂ + ÂE) + 2βε r_i r_j E_ij with r = 1/(w + ε)."""
+        r = 1.0 / (w + self.eps)
+        return -(E @ A_hat + A_hat @ E) + 2 * self.beta * self.eps * np.outer(r, r) * E
+
     def polish(self, w: np.ndarray, U: np.ndarray, steps: int = POLISH_STEPS):
         """(w, U) after up to ``steps`` Newton steps on the flow's own equation F(K) = 0 (no barrier), each kept only
         if the residual falls and K stays PSD: the barrier's last shift of the filled modes (≈ τ/β) and the empty
@@ -115,8 +120,7 @@ class BarrierPath:
                 break  # not in the stable basin of a Newton step (a mode at its threshold): keep the path's end
 
             def apply(x):
-                E = x.reshape(n, n)
-                return (-(E @ A_hat + A_hat @ E) + kronecker * E).ravel()
+                return self.jvp_in_eigenbasis(w, A_hat, x.reshape(n, n)).ravel()
 
             delta, _ = gmres(LinearOperator(shape, matvec=apply), -F.ravel(),
                                 M=LinearOperator(shape, matvec=lambda x: x / preconditioner),
