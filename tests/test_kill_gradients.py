@@ -47,3 +47,28 @@ def test_T1_gradient_steps_are_T1s_and_say_how_they_were_checked():
         "∇_f ℓ against 120-digit central differences of ℓ (h = 1e-40)"
     assert d.step("readout gradient").certificate.identity == "∂L/∂W (matrix form) = entrywise derivative of L"
     assert d.step("feature gradient").certificate.identity == "∂L/∂Phi (matrix form) = entrywise derivative of L"
+
+
+def test_forward_gradient_is_sympys_derivative_and_falls_back_off_the_rationals():
+    """Forward differentiation of the expression tree over exact fractions against SymPy's diff, on a polynomial
+    with divisions by constants, shared subtrees and powers up to 4; a coefficient √2 (a rational power) or a
+    transcendental node is left to the other paths (None here), which still give the derivative."""
+    import random
+
+    import sympy as sp
+
+    from theory.gradients import forward_gradient, gradient_at
+
+    x = sp.symbols("x0:4", real=True)
+    rng = random.Random(3)
+    inner = sum(sp.Rational(rng.randint(-9, 9), rng.randint(1, 9)) * x[i] ** rng.randint(1, 4) * x[(i + 1) % 4]
+                for i in range(4))
+    L = inner ** 2 / 7 - x[0] * x[1] * x[2] / 3 + inner * x[3]
+    point = {v: sp.Rational(rng.randint(-9, 9), rng.randint(1, 9)) for v in x}
+    truth = [sp.diff(L, v).xreplace(point) for v in x]
+    assert forward_gradient(L, list(x), point) == truth == gradient_at(L, list(x), point)
+    wrong_rule = [sp.diff(L.xreplace({inner: 2 * inner}), v).xreplace(point) for v in x]
+    assert forward_gradient(L, list(x), point) != wrong_rule
+    assert forward_gradient(sp.sqrt(2) * x[0] ** 2, [x[0]], {x[0]: sp.Integer(1)}) is None
+    assert gradient_at(sp.sqrt(2) * x[0] ** 2, [x[0]], {x[0]: 1}) == [2 * sp.sqrt(2)]
+    assert forward_gradient(sp.exp(x[0]), [x[0]], {x[0]: sp.Integer(0)}) is None

@@ -19,6 +19,8 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 
+from fractions import Fraction
+
 import sympy as sp
 
 from theory import limits, notation as nt
@@ -55,13 +57,74 @@ def gradient_in(L: sp.Expr, variables) -> list:
     return [sp.diff(L, x) for x in variables]
 
 
+def _rational_polynomial_node(node) -> bool:
+    """A node of a polynomial program over Q: a sum, a product, an integer power, a symbol or a rational."""
+    return (isinstance(node, (sp.Add, sp.Mul, sp.Symbol, sp.Rational))
+            or (isinstance(node, sp.Pow) and node.exp.is_Integer))
+
+
+def forward_gradient(L: sp.Expr, variables, point: dict) -> list | None:
+    """[∂L/∂x at ``point`` for x in variables] by forward differentiation of L's expression tree over exact
+    fractions — each node carries its value and its gradient, (uv)' = u'v + uv', (u^k)' = k u^(k−1) u', shared
+    subtrees evaluated once — or None unless L is a polynomial with rational coefficients at a rational point.
+    No expression is built, so it costs one pass over the tree (times the number of variables)."""
+    values = {x: sp.sympify(point[x]) for x in variables}
+    if not all(v.is_Rational for v in values.values()) or not all(
+            _rational_polynomial_node(e) for e in sp.preorder_traversal(L)):
+        return None
+    index = {x: i for i, x in enumerate(variables)}
+    k = len(variables)
+    memo = {}
+
+    def ev(node):  # (value, gradient list or None for a constant)
+        found = memo.get(node)
+        if found is not None:
+            return found
+        if node.is_Symbol:
+            if node not in index:
+                raise ValueError(f"{node} has no value in the point")
+            value = values[node]
+            gradient = [0] * k
+            gradient[index[node]] = 1
+            out = (Fraction(int(value.p), int(value.q)), gradient)
+        elif node.is_Rational:
+            out = (Fraction(int(node.p), int(node.q)), None)
+        elif node.is_Add:
+            parts = [ev(a) for a in node.args]
+            slopes = [p[1] for p in parts if p[1] is not None]
+            out = (sum(p[0] for p in parts), [sum(c) for c in zip(*slopes)] if slopes else None)
+        elif node.is_Mul:
+            value, gradient = Fraction(1), None
+            for part_value, part_gradient in (ev(a) for a in node.args):
+                if gradient is not None or part_gradient is not None:
+                    gradient = [u * part_value + value * w for u, w in
+                                zip(gradient or [0] * k, part_gradient or [0] * k)]
+                value = value * part_value
+            out = (value, gradient)
+        else:  # an integer power
+            base_value, base_gradient = ev(node.base)
+            e = int(node.exp)
+            out = (base_value ** e,
+                   None if base_gradient is None else [e * base_value ** (e - 1) * w for w in base_gradient])
+        memo[node] = out
+        return out
+
+    gradient = ev(sp.sympify(L))[1] or [0] * k
+    return [sp.Rational(g.numerator, g.denominator) if isinstance(g, Fraction) else sp.Integer(g) for g in gradient]
+
+
 def gradient_at(L: sp.Expr, variables, point: dict) -> list:
-    """[∂L/∂x at ``point`` for x in variables], exactly. For a polynomial L each derivative is taken of the
-    one-variable polynomial left when every other variable is set to its value, so nothing multivariate is
-    ever expanded (a loss of degree 8 in a dozen entries would expand to thousands of terms)."""
+    """[∂L/∂x at ``point`` for x in variables], exactly. A polynomial L with rational coefficients at a rational
+    point is differentiated forward on its expression tree (:func:`forward_gradient`); another polynomial one variable at a time,
+    each derivative taken of the one-variable polynomial left when every other variable is set to its value, so
+    nothing multivariate is ever expanded (a loss of degree 8 in a dozen entries would expand to thousands of
+    terms)."""
     variables = list(variables)
     if not L.is_polynomial(*variables):  # transcendental: differentiate symbolically, then evaluate once
         return [d.xreplace(point) for d in (sp.diff(L, x) for x in variables)]
+    exact = forward_gradient(L, variables, point)
+    if exact is not None:
+        return exact
     out = []
     for x in variables:
         others = {v: point[v] for v in variables if v is not x}
