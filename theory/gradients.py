@@ -17,9 +17,8 @@ True
 from __future__ import annotations
 
 import random
-from functools import lru_cache
-
 from fractions import Fraction
+from functools import lru_cache
 
 import sympy as sp
 
