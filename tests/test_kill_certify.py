@@ -241,3 +241,23 @@ def test_lifted_derivative_is_the_derivative_in_t_and_tells_non_commuting_produc
     t = sp.Symbol("t")
     moved = (K_value + t * E_value).inv().applyfunc(lambda e: sp.diff(e, t)).subs(t, 0)
     assert lifted_derivative(nt.K.I, values, nt.K, E) == sp.ImmutableMatrix(sp.simplify(moved))
+
+
+def test_nonzero_witness_rejects_false_identities_and_respects_every_assumption():
+    """A witness point proves a residue nonzero; it must never be found for a true identity, including identities
+    that hold only under the symbols' assumptions (|x| = −x for negative x, ⌊n⌋ = n for integer n)."""
+    import sympy as sp
+
+    from theory.certify import SymbolicZero, nonzero_witness
+
+    x, y = sp.symbols("x y", real=True)
+    assert nonzero_witness(x - y) is not None
+    assert nonzero_witness((x - y) * (x + y) - (x**2 - y**2)) is None
+    negative = sp.Symbol("q", negative=True)
+    assert nonzero_witness(sp.Abs(negative) + negative) is None  # 0 at every negative point
+    integer = sp.Symbol("k", integer=True)
+    assert nonzero_witness(sp.floor(integer) - integer) is None
+    even = sp.Symbol("e", even=True)
+    assert nonzero_witness((-1) ** even - 1) is None  # 0 for every even e (an odd value would not be admissible)
+    assert not SymbolicZero("x = y").outcome(x, y).passed
+    assert SymbolicZero("(x - y)(x + y) = x² − y²").outcome((x - y) * (x + y), x**2 - y**2).passed

@@ -499,9 +499,37 @@ class SymbolicZero(Check):
     def outcome(self, lhs, rhs) -> Outcome:
         residue = self.residue(lhs, rhs)
         entries = list(residue) if isinstance(residue, (sp.MatrixBase, list, tuple)) else [residue]
-        left = [r for r in (_simplified(e) for e in entries) if r != 0]
         method = "symbolic simplification to 0" + (f" ({self.assumptions})" if self.assumptions else "")
+        for entry in entries:  # a residue that is nonzero at one admissible point cannot simplify to 0: no simplify
+            witness = nonzero_witness(entry)
+            if witness is not None:
+                return Outcome(self.identity, method, ("symbolic",), False, f"residue {entry}")
+        left = [r for r in (_simplified(e) for e in entries) if r != 0]
         return Outcome(self.identity, method, ("symbolic",), not left, f"residue {left[0]}" if left else "")
+
+
+def nonzero_witness(expr, seed: int = 0):
+    """(point, value) with ``expr`` an exact nonzero rational at a rational point of its free symbols that satisfies
+    every assumption they carry (positive, integer, ...), or None. Such a point proves ``expr`` is not identically 0
+    (simplification preserves values), so a false identity is rejected without simplifying; a true one is never
+    affected (it is 0 at every admissible point)."""
+    expr = sp.sympify(expr)
+    if not isinstance(expr, sp.Expr):
+        return None
+    rng = random.Random(seed)
+    point = {}
+    for symbol in sorted(expr.free_symbols, key=str):
+        if not isinstance(symbol, sp.Symbol):
+            return None
+        magnitude = sp.Integer(rng.randint(2, 9)) if symbol.is_integer else sp.Rational(rng.randint(1, 97),
+                                                                                           rng.randint(2, 89))
+        value = -magnitude if (symbol.is_negative or symbol.is_nonpositive) else magnitude
+        facts = symbol.assumptions0
+        if any(truth is not None and getattr(value, f"is_{fact}", None) is not truth for fact, truth in facts.items()):
+            return None  # an assumption this value does not meet (even, prime, ...): no admissible point chosen
+        point[symbol] = value
+    value = expr.xreplace(point)
+    return (point, value) if value.is_Rational and value != 0 else None
 
 
 class Signs(Check):
