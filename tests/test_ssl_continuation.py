@@ -180,3 +180,9 @@ def test_T8_polish_operator_is_the_generated_jvp_in_the_kernels_eigenbasis():
     assert _relative(ours, generated) < TOL.generated_code
     wrong = BarrierPath(L + mu * np.eye(6), beta / eps, 1.0, 1e-8, None)  # 2β r_i r_j E_ij with r = 1/(w + 1)
     assert _relative(U @ wrong.jvp_in_eigenbasis(w, U.T @ (L + mu * np.eye(6)) @ U, E_hat) @ U.T, generated) > 1e-3
+
+
+def test_T8_certificate_refuses_an_L_of_another_size_by_name():
+    L = _graph("ring", 6, 0)
+    with pytest.raises(ValueError, match="L must be 5 × 5 like K"):
+        ssl_kkt_certificate(np.eye(5), L, 0.1, 1.0, 0.05)
