@@ -186,3 +186,9 @@ def test_T8_certificate_refuses_an_L_of_another_size_by_name():
     L = _graph("ring", 6, 0)
     with pytest.raises(ValueError, match="L must be 5 × 5 like K"):
         ssl_kkt_certificate(np.eye(5), L, 0.1, 1.0, 0.05)
+
+
+def test_T8_certificate_says_what_it_certifies():
+    L, K = _minimiser()
+    assert str(ssl_kkt_certificate(K, L, *PARAMETERS)).startswith("KKT (SSL energy): global minimiser")
+    assert "NOT the global minimiser" in str(ssl_kkt_certificate(np.zeros((16, 16)), L, *PARAMETERS))
