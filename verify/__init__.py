@@ -50,6 +50,7 @@ from verify.flows.kernel_ode import (
 )
 from verify.flows.kkt import KKTCertificate as KKTCertificate, kkt_certificate as kkt_certificate
 from verify.flows.noise import feature_noise_covariance as feature_noise_covariance
+from verify.flows.shifted_solve import kernel_ode_shifted_solve as kernel_ode_shifted_solve
 from verify.flows.ssl_flow import ssl_steady_state as ssl_steady_state
 from verify.flows.ssl_kkt import SSLCertificate as SSLCertificate, ssl_kkt_certificate as ssl_kkt_certificate
 from verify.flows.stability import (

@@ -27,7 +27,8 @@ at about 4μ), i.e. an estimate of ‖K − K∞‖/‖K‖; floor = TOL.steady_
 the flow ends at, not the one it starts from. Explicit methods
 stall at a noise floor near 1e-10 (their step sits at the stability limit of the stiff modes),
 so :func:`steady_state` integrates until the residual reaches ``handoff`` (1e-3) and then solves
-dK/dt = 0 by Newton–Krylov (``scipy.optimize.newton_krylov``) from there. Newton converges
+dK/dt = 0 by Newton's method from there, each step exact by the certified reduced shifted solve
+(:mod:`verify.flows.shifted_solve`: n × C unknowns, no n² × n² Jacobian). Newton converges
 quadratically but may land on any nearby fixed point (e.g. one with a slowly growing mode still
 empty), so its result is accepted only if it is not linearly unstable — the rightmost eigenvalue
 of the Jacobian (dense for small n, ARPACK on Jacobian-vector products otherwise) is not positive —
@@ -70,7 +71,8 @@ from verify.flows.scaling import (
     check_resolvable,
     safe_norm,
 )
-from verify.flows.solver_checks import check_kernels, newton_polish
+from verify.flows.shifted_solve import kernel_newton
+from verify.flows.solver_checks import check_kernels
 from verify.flows.water_filling import label_spectrum, mode_value
 
 #: largest number of symmetric coordinates for which the dense exact Jacobian is used (n ≈ 44)
@@ -220,7 +222,7 @@ def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: flo
     labels' span and returned only with a passing KKT certificate in the full space ((D − μI)K = 0, λ_max(D) ≤ μ;
     :mod:`verify.flows.continuation`), no trajectory integrated. ``method="flow"`` (or a SciPy integrator's name)
     follows the trajectory itself:
-    integration until the residual is below ``handoff``, then Newton–Krylov on
+    integration until the residual is below ``handoff``, then Newton's method on
     dK/dt = 0 (see the module docstring). Every state is confirmed by the rightmost eigenvalue of
     the Jacobian before it is returned. A generic trajectory cannot end at an unstable steady state,
     but a slow unstable mode (s just above λμ, started near 0) can satisfy the residual criterion
@@ -294,15 +296,21 @@ def steady_state(K0, Y, lam, mu, *, tol: float = TOL.steady_state, max_time: flo
     def rightmost(x):
         return rightmost_jacobian_mode(rhs, from_symmetric_coordinates(x, n), scaled.Y, 1.0, scaled.mu)
 
+    def exact_newton(x):
+        """Newton's method with the certified reduced shifted solve (σ = 0), in the scaled units."""
+        root = kernel_newton(from_symmetric_coordinates(x, n), scaled.Y, 1.0, scaled.mu, tol,
+                             lambda K: residual(to_symmetric_coordinates(K)), lambda K: rhs(K, scaled.Y, 1.0, scaled.mu))
+        return None if root is None else to_symmetric_coordinates(root)
+
     x, time = to_symmetric_coordinates(scaled.K0), 0.0
     for escape in range(4):
         if residual(x) >= handoff:
             x, time = integrate(x, time, handoff)
         how = chosen
         if residual(x) >= tol:
-            polished = newton_polish(counted, x, tol, residual)
+            polished = exact_newton(x)
             if polished is not None and rightmost(polished)[0] / scaled.rho <= margin(polished):
-                x, how = polished, f"{chosen} + Newton-Krylov"
+                x, how = polished, f"{chosen} + Newton (reduced shifted solve)"
             else:
                 x, time = integrate(x, time, tol)
         top, direction = rightmost(x)
@@ -338,28 +346,30 @@ def _escape(x, direction, n, size, floor):
 
 
 def newton_steady_state(K_start, Y, lam, mu, *, tol: float = TOL.steady_state) -> np.ndarray:
-    """A steady state near ``K_start`` by Newton–Krylov on dK/dt = 0 alone — stable *or unstable*.
+    """A steady state near ``K_start`` by Newton's method on dK/dt = 0 alone — stable *or unstable*.
 
     Unlike :func:`steady_state` nothing follows the flow: this finds whichever fixed point Newton
-    converges to (the rank lemma T4 is about every steady state). ConvergenceError if Newton fails
-    to bring the residual r(K) of the module docstring below ``tol``, or ends at a kernel that is not
-    positive semidefinite (a fixed point of the algebraic equation that is no kernel).
+    converges to (the rank lemma T4 is about every steady state). Each step is exact, δ = (−J)⁻¹F by the
+    certified reduced shifted solve (:mod:`verify.flows.shifted_solve`, n × C unknowns). ConvergenceError if
+    Newton fails to bring the residual r(K) of the module docstring below ``tol``, or ends at a kernel that is
+    not positive semidefinite (a fixed point of the algebraic equation that is no kernel).
     """
     K_start, Y, lam, mu = validate_problem(K_start, Y, lam, mu, name="K_start")
-    n = K_start.shape[0]
     scaled = ScaledProblem.of(K_start, Y, lam, mu)
     check_resolvable(scaled, mu)
-    f, _ = _system(scaled, "DOP853")
-    weights = frobenius_weights(n)
+    rhs = compiled_rhs(Y.shape[0])
     floor = scaled.floor
 
-    def residual(x):
-        return safe_norm(f(0.0, x) * weights) / scaled.slowest / max(safe_norm(x * weights), floor, np.finfo(float).tiny)
+    def F(K):
+        return rhs(K, scaled.Y, 1.0, scaled.mu)
 
-    root = newton_polish(f, to_symmetric_coordinates(scaled.K0), attainable(v.positive("tol", tol), scaled), residual)
+    def residual(K):  # as in steady_state: ‖F‖/(2μ̃ max(‖K‖, floor)) in the scaled units
+        return safe_norm(F(K)) / (2 * scaled.mu) / max(safe_norm(K), floor, np.finfo(float).tiny)
+
+    root = kernel_newton(scaled.K0, scaled.Y, 1.0, scaled.mu, attainable(v.positive("tol", tol), scaled), residual, F)
     if root is None:
-        raise ConvergenceError("Newton–Krylov found no steady state near K_start")
-    kernel = from_symmetric_coordinates(root, n) * lam
+        raise ConvergenceError("Newton's method found no steady state near K_start")
+    kernel = root * lam
     check_kernels("newton_steady_state", kernel, lam * floor)
     return kernel
 
