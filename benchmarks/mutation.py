@@ -92,6 +92,8 @@ GROUPS = {
     "continuation": dict(mutate=["verify/flows/kkt.py", "verify/flows/continuation.py",
                                  "verify/flows/pseudo_transient.py"], sample=30,
                          tests=["verify/flows/kkt.py", "tests/test_t2_kernel_jacobian.py", "tests/test_continuation.py"]),
+    "shifted_solve": dict(mutate=["verify/flows/shifted_solve.py"], sample=20,
+                          tests=["tests/test_t2_kernel_jacobian.py"]),
     "ssl_continuation": dict(mutate=["verify/flows/ssl_kkt.py", "verify/flows/ssl_continuation.py"], sample=30,
                              tests=["verify/flows/ssl_kkt.py", "tests/test_ssl_continuation.py"]),
     "gradients": dict(mutate=["theory/gradients.py"], sample=40,
