@@ -230,3 +230,57 @@ def test_T2_exact_newton_returns_to_the_water_filled_state_quadratically():
     root = kernel_newton(start, Y, 1.0, 0.05, 1e-11, residual, lambda K: rhs(K, Y, 1.0, 0.05))
     assert root is not None and len(steps) <= 7
     assert np.linalg.norm(root - K_inf) <= 1e-9 * np.linalg.norm(K_inf)
+
+
+def test_T2_shifted_solve_at_ten_outputs_and_a_wide_spectrum_converges_through_its_preconditioner():
+    """C = 10 needs about C² + 1 = 101 preconditioned GMRES iterations: a Krylov space of 20 (SciPy's default restart)
+    or a preconditioner with the wrong resolvent would not reach the tolerance on this K (spectrum over 6 decades)."""
+    from verify import kernel_ode_jvp, kernel_ode_shifted_solve
+
+    rng = np.random.default_rng(8)
+    n, C = 60, 10
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    K = (Q * np.logspace(-3, 3, n)) @ Q.T
+    F = rng.standard_normal((n, n))
+    F = F + F.T
+    Y = rng.standard_normal((C, n))
+    delta = kernel_ode_shifted_solve(K, F, Y, 1.0, 0.05, 0.2)
+    assert np.abs(0.2 * delta - kernel_ode_jvp(K, delta, Y, 1.0, 0.05) - F).max() <= 1e-8 * np.abs(F).max()
+
+
+def test_T2_shifted_solve_refuses_an_indefinite_kernel():
+    from verify import kernel_ode_shifted_solve
+
+    K, F, Y, _ = _shifted_instance(1)
+    with pytest.raises(ValueError, match="K"):
+        kernel_ode_shifted_solve(K - 10 * np.eye(9), F, Y, 0.3, 0.1, 0.0)
+
+
+def test_T2_exact_newton_returns_none_when_its_step_budget_ends_short_of_the_tolerance(monkeypatch):
+    """With exactly the steps it needs Newton returns the root; with one fewer it returns None, not the last iterate."""
+    from verify import instances, steady_state
+    from verify.flows import shifted_solve
+    from verify.flows.kernel_ode import compiled_rhs
+
+    rng = np.random.default_rng(2)
+    Y = instances.one_hot_labels(rng, 12, 3)
+    K_inf = steady_state(instances.generic_kernel(rng, 12), Y, 1.0, 0.05)
+    rhs = compiled_rhs(3)
+    B = rng.standard_normal((12, 12))
+    start = K_inf + 1e-3 * np.linalg.norm(K_inf) * (B @ B.T) / 12
+
+    def residual(K):
+        return np.linalg.norm(rhs(K, Y, 1.0, 0.05)) / (0.1 * np.linalg.norm(K))
+
+    solves = []
+    solve = shifted_solve.solve_reduced
+    monkeypatch.setattr(shifted_solve, "solve_reduced", lambda *a: solves.append(1) or solve(*a))
+
+    def run(budget):
+        monkeypatch.setattr(shifted_solve, "MAX_EXACT_NEWTON", budget)
+        solves.clear()
+        return shifted_solve.kernel_newton(start, Y, 1.0, 0.05, 1e-11, residual, lambda K: rhs(K, Y, 1.0, 0.05))
+
+    needed = next(b for b in range(1, 10) if run(b) is not None)
+    assert needed >= 2 and len(solves) == needed  # the root after the budget's last step is returned, not dropped
+    assert run(needed - 1) is None
