@@ -7,8 +7,8 @@ from verify.core.errors import (
     ConvergenceError as ConvergenceError,
 )
 from verify.core.files import (
-    default_mode as default_mode,
     atomic_target as atomic_target,
+    default_mode as default_mode,
     write_atomically as write_atomically,
 )
 from verify.core.findings import (
@@ -18,18 +18,18 @@ from verify.core.findings import (
     rank_finding as rank_finding,
 )
 from verify.core.linalg import (
-    relative_error as relative_error,
-    singular_values as singular_values,
     binary_scale as binary_scale,
-    numerical_rank as numerical_rank,
-    rank_margin as rank_margin,
-    exact_rank as exact_rank,
-    high_precision_rank as high_precision_rank,
     certified_rank as certified_rank,
     confirmed_rank as confirmed_rank,
-    to_symmetric_coordinates as to_symmetric_coordinates,
-    from_symmetric_coordinates as from_symmetric_coordinates,
+    exact_rank as exact_rank,
     frobenius_weights as frobenius_weights,
+    from_symmetric_coordinates as from_symmetric_coordinates,
+    high_precision_rank as high_precision_rank,
+    numerical_rank as numerical_rank,
+    rank_margin as rank_margin,
+    relative_error as relative_error,
+    singular_values as singular_values,
+    to_symmetric_coordinates as to_symmetric_coordinates,
 )
 from verify.core.loss_numeric import (
     MODULES as MODULES,
@@ -37,18 +37,18 @@ from verify.core.loss_numeric import (
     numeric_loss as numeric_loss,
 )
 from verify.core.tolerances import (
-    Tolerances as Tolerances,
     TOL as TOL,
+    Tolerances as Tolerances,
 )
 from verify.core.validation import (
-    positive as positive,
-    nonnegative as nonnegative,
-    matrix as matrix,
+    count as count,
+    finite_values as finite_values,
     kernel as kernel,
     labels as labels,
+    matrix as matrix,
+    nonnegative as nonnegative,
+    positive as positive,
     times as times,
-    finite_values as finite_values,
-    count as count,
 )
 from verify.core.verdict import (
     CheckError as CheckError,

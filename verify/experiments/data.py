@@ -10,6 +10,8 @@ integer labels (n,) in 0..C−1; :func:`register_loader` adds one, :func:`load` 
 - ``"iris"`` (150 × 4, 3 classes), ``"wine"`` (178 × 13, 3 classes), ``"breast-cancer"`` (569 × 30,
   2 classes): scikit-learn's other bundled tabular sets (no download), same optional extra; features on
   very different scales, so use :meth:`Dataset.standardised`.
+- ``"mnist1d"``: MNIST-1D (40-long sequences, 10 classes), made by the ``mnist1d`` package's procedural
+  generator (no download; the ``data`` extra), designed to separate MLPs from CNNs.
 - ``"gaussian-mixture"``: 10 balanced Gaussian classes in 64 dimensions (unit covariance, means at
   distance 3 along random directions), the synthetic twin of digits.
 
@@ -143,6 +145,38 @@ def load_digits(n: int | None = None, seed: int = 0):
     return images.reshape(len(labels), -1).T.copy(), labels.copy(), images.copy()
 
 
+#: MNIST-1D's defaults (Greydanus 2020): 10 classes, sequences of 40 values
+MNIST1D_LENGTH = 40
+
+
+def load_mnist1d(n: int | None = None, seed: int = 0):
+    """(X, labels) of MNIST-1D (Greydanus 2020), generated procedurally by the ``mnist1d`` package (no download):
+    n sequences of 40 values (X 40 × n, standardised by the generator), 10 classes, balanced to within one sample
+    (n rounded up to a multiple of 10 is generated and n kept, the first samples of each class in the generator's
+    shuffled order; default n = 4000, the package's training split). The generator seeds NumPy's global random state; it is restored."""
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError as exc:  # optional dependency
+        raise ImportError("MNIST-1D needs the mnist1d package: pip install 'kernel-flows[data]'") from exc
+    n = 4000 if n is None else n
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    args = get_dataset_args()
+    args.num_samples, args.seed, args.train_split = int(-(-n // 10) * 10), int(seed), 1.0
+    state = np.random.get_state()
+    try:
+        generated = make_dataset(args)
+    finally:
+        np.random.set_state(state)
+    X, labels = np.asarray(generated["x"], dtype=float), np.asarray(generated["y"], dtype=int)
+    # keep the first occurrences class by class: the k-th sample of every class before any (k+1)-th
+    occurrence = np.zeros(labels.size, dtype=int)
+    for c in np.unique(labels):
+        occurrence[labels == c] = np.arange(np.sum(labels == c))
+    keep = np.sort(np.lexsort((np.arange(labels.size), occurrence))[:n])
+    return X[keep].T.copy(), labels[keep]
+
+
 #: scikit-learn loader function of each bundled tabular data set
 TABULAR = {"iris": "load_iris", "wine": "load_wine", "breast-cancer": "load_breast_cancer"}
 
@@ -196,5 +230,6 @@ def augmentation_graph(images: np.ndarray, k: int, shifts=((0, 0), (1, 0), (-1, 
 
 register_loader("digits", lambda n, seed: load_digits(n, seed)[:2])
 register_loader("gaussian-mixture", _gaussian_mixture)
+register_loader("mnist1d", load_mnist1d)
 for _name in TABULAR:
     register_loader(_name, lambda n, seed, _name=_name: load_tabular(_name, n, seed))
