@@ -115,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"time limit per claim (default {DEFAULT_TIME_LIMIT:g}; 0: none); a claim over it is "
                              "stopped and reported as an error, and the run goes on")
     verify.add_argument("--no-progress", action="store_true", help="no progress bar")
+    verify.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
+                        help="where the PyTorch experiments of T10 run (default cpu; auto: CUDA when present)")
     verify.add_argument("--claims-file", action="append", default=[], metavar="PATH",
                         help="a Python file of yours that registers extra claims (verify.claims.register); repeatable")
     return parser
@@ -260,6 +262,7 @@ def _verify(args, argv) -> int:
     try:
         claim_ids = campaign.parse_claims(args.claims, args.profile)
         profile = campaign.check_profile(args.profile)
+        check_device(args.device)
         out = report.prepare_output(args.out)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -272,7 +275,7 @@ def _verify(args, argv) -> int:
     with _sigterm_as_interrupt():
         try:
             results = campaign.run(claim_ids, profile=profile, seed=args.seed, progress=not args.no_progress,
-                                   time_limit=time_limit)
+                                   time_limit=time_limit, device=args.device)
             interrupted, not_run = None, []
         except campaign.Interrupted as stop:
             results, not_run, interrupted = stop.results, stop.not_run, stop.signal_name
@@ -330,6 +333,20 @@ def load_claims_file(path: str) -> None:
     except BaseException as exc:  # noqa: BLE001 - the user's file failed: one line, no traceback, nothing written
         raise UsageError(f"--claims-file {path} raised {type(exc).__name__}: {exc}") from None
 
+
+
+def check_device(device: str) -> str:
+    """``device`` if usable: "cuda" needs PyTorch with a CUDA device (ValueError naming the argument otherwise)."""
+    if device == "cuda":
+        from verify.experiments.nets.backend import torch_available
+
+        if not torch_available():
+            raise ValueError("device: 'cuda' needs PyTorch (pip install 'kernel-flows[nets]')")
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("device: 'cuda' was asked for but PyTorch sees no CUDA device; use --device cpu or auto")
+    return device
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)

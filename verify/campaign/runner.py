@@ -164,11 +164,12 @@ def _check_once(claim: Claim, ctx: Context, *, in_worker: bool = False) -> tuple
     return ("ok", verdict, seconds)
 
 
-def _worker(conn, profile: str, seed: int) -> None:  # pragma: no cover - runs in the child process
+def _worker(conn, profile: str, seed: int, device: str = "cpu",
+            progress: bool = False) -> None:  # pragma: no cover - runs in the child process
     """Child process: run the checks the parent names, one at a time, and send back their outcomes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    ctx = Context(profile, seed)
+    ctx = Context(profile, seed, device, progress)
     while True:
         try:
             claim_id = conn.recv()
@@ -187,10 +188,10 @@ def _worker(conn, profile: str, seed: int) -> None:  # pragma: no cover - runs i
 class _Worker:
     """The forked worker process and the parent's end of its pipe."""
 
-    def __init__(self, profile: str, seed: int):
+    def __init__(self, profile: str, seed: int, device: str = "cpu", progress: bool = False):
         context = multiprocessing.get_context("fork")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker, args=(child, profile, seed), daemon=True,
+        self.process = context.Process(target=_worker, args=(child, profile, seed, device, progress), daemon=True,
                                        name="kflow-check")
         self.process.start()
         child.close()
@@ -281,24 +282,25 @@ def _can_fork() -> bool:
 
 
 def run(claim_ids, *, profile: str = "quick", seed: int = 0, progress: bool = True,
-        time_limit: float | None = DEFAULT_TIME_LIMIT, isolate: bool | None = None) -> list[ClaimResult]:
+        time_limit: float | None = DEFAULT_TIME_LIMIT, isolate: bool | None = None,
+        device: str = "cpu") -> list[ClaimResult]:
     """Run each claim's check and return one :class:`ClaimResult` per claim, in order.
 
     ``time_limit``: seconds per claim (None: no limit). ``isolate``: run the checks in a worker
-    process (default: wherever ``fork`` exists). KeyboardInterrupt becomes :class:`Interrupted`,
-    carrying the results so far.
+    process (default: wherever ``fork`` exists). ``device``: where the real-architecture experiments run.
+    KeyboardInterrupt becomes :class:`Interrupted`, carrying the results so far.
     """
     check_profile(profile)
     time_limit = check_time_limit(time_limit)
     isolate = _can_fork() if isolate is None else isolate
-    ctx = Context(profile, seed)
+    ctx = Context(profile, seed, device, progress)
     claims = [registry.get(claim_id) for claim_id in claim_ids]
     results: list[ClaimResult] = []
     worker = None
     bar = None
     try:
         if isolate:
-            worker = _Worker(profile, seed)  # before the progress bar starts its thread
+            worker = _Worker(profile, seed, device, progress)  # before the progress bar starts its thread
         if progress:
             from tqdm import tqdm
 
@@ -311,13 +313,13 @@ def run(claim_ids, *, profile: str = "quick", seed: int = 0, progress: bool = Tr
             else:
                 if not worker.alive():
                     worker.stop()
-                    worker = _Worker(profile, seed)
+                    worker = _Worker(profile, seed, device, progress)
                 start = time.perf_counter()
                 outcome = worker.run(claim.id, time_limit)
                 outcome = outcome[:-1] + (time.perf_counter() - start,)  # the wall time, as the user waited
                 if outcome[0] == "error" and outcome[1] in ("timeout", "crash"):
                     worker.stop()  # stopped mid-check, or dead: the next claim gets a fresh worker
-                    worker = None if claim is claims[-1] else _Worker(profile, seed)
+                    worker = None if claim is claims[-1] else _Worker(profile, seed, device, progress)
             results.append(_result(claim, outcome, seed))
             if bar is not None:
                 bar.update()

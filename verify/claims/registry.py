@@ -23,6 +23,10 @@ PROFILES = ("quick", "full")
 class Context:
     profile: str = "quick"
     seed: int = 0
+    #: where the real-architecture experiments run ("cpu", "cuda" or "auto"); numerics elsewhere are NumPy
+    device: str = "cpu"
+    #: whether long checks may show a progress bar of their own
+    progress: bool = False
 
     def rng(self, salt: int = 0) -> np.random.Generator:
         return np.random.default_rng([self.seed, salt])

@@ -211,6 +211,7 @@ def check(ctx: Context):
                "Hessian instruments (trained ReLU network)": instrument, "findings": found,
                "training runs": [s["summary"] for s in studies], "fixed-feature tracking": tracking_rows,
                "curvature": outliers, "figures": figures(studies, curvature, data)}
+    found += real_architectures(ctx, details)
     return combine("T10", ctx.seed, {"collapse metrics on a simplex frame": exact,
                                      "exact Hessian-vector products vs the pattern-preserving dense Hessian "
                                      "(trained ReLU network)": hvp,
@@ -225,6 +226,24 @@ def check(ctx: Context):
                              "Hessian-vector products without the decay term": second_control,
                              "GD against the initial kernel instead of the flow": order_control},
                    details=details)
+
+
+def real_architectures(ctx: Context, details: dict) -> list[dict]:
+    """The PyTorch studies of :mod:`verify.experiments.nets.studies` (deep MLPs, CNNs, a transformer on digits and
+    MNIST-1D): their findings; their rows and figures go into ``details``. Skipped, and said so, without PyTorch."""
+    from verify.experiments.nets.backend import EXTRA, torch_available
+
+    key = "real architectures (PyTorch)"
+    if not torch_available():
+        details[key] = f"skipped: PyTorch is not installed (pip install 'kernel-flows[{EXTRA}]')"
+        return []
+    from verify.experiments.nets.studies import BUDGETS, run_studies
+
+    nets = run_studies(BUDGETS[ctx.profile if ctx.profile in BUDGETS else "full"], seed=ctx.seed, device=ctx.device,
+                       progress=ctx.progress)
+    details[key] = nets["details"]
+    details["figures"] = details["figures"] + nets["figures"]
+    return [f.to_dict() for f in nets["findings"]]
 
 
 def figures(studies, curvature, data) -> list[dict]:

@@ -85,10 +85,12 @@ def _finish(net: FeatureNet, dtype, device) -> FeatureNet:
     return net.to(dtype=dtype or torch.float64, device=device or "cpu")
 
 
-def mlp(d: int, C: int, *, depth: int = 2, width: int = 64, activation: str = "relu", seed: int = 0,
-        dtype=None, device=None) -> FeatureNet:
-    """``depth`` weight layers: ``depth`` − 1 hidden layers of ``width`` units with ``activation``, then W.
-    φ is the last hidden layer's output. depth in 2..8 (depth 2: one hidden layer)."""
+def mlp(d: int, C: int, *, depth: int = 2, width: int = 64, activation: str = "relu", bias: bool = True,
+        seed: int = 0, dtype=None, device=None) -> FeatureNet:
+    """``depth`` weight layers: ``depth`` − 1 hidden layers of ``width`` units with ``activation`` (and biases
+    unless ``bias`` is False), then W. φ is the last hidden layer's output. depth in 2..8 (depth 2: one hidden
+    layer; with ``activation="linear"`` and no bias, φ = Ax: the fixed-feature model of T9 when the inputs have
+    orthonormal rows)."""
     d, C, width = v.count("d", d, 1), v.count("C", C, 1), v.count("width", width, 1)
     depth = v.count("depth", depth, 2, 8)
     _activation(activation)
@@ -96,7 +98,7 @@ def mlp(d: int, C: int, *, depth: int = 2, width: int = 64, activation: str = "r
     def build():
         layers, inputs = [], d
         for _ in range(depth - 1):
-            layers += [nn.Linear(inputs, width), _activation(activation)]
+            layers += [nn.Linear(inputs, width, bias=bool(bias)), _activation(activation)]
             inputs = width
         return FeatureNet(nn.Sequential(*layers), width, C, (d,), f"MLP depth {depth} ({activation})")
 
