@@ -14,8 +14,8 @@ initialisation seeded without touching PyTorch's global generator):
 - :func:`cnn1d`: convolutions over a 1-D sequence (MNIST-1D's 40 positions), global average pooling, one dense
   hidden layer;
 - :func:`cnn2d`: convolutions over a side × side image (the 8 × 8 digits), flattening, one dense hidden layer;
-- :func:`transformer`: a pre-norm transformer encoder over tokens (sequence positions or image rows), learned
-  positions, mean-pooled into φ.
+- :func:`transformer`: a pre-norm transformer encoder over tokens (patches of 4 sequence positions, or image rows),
+  learned positions, mean-pooled into φ.
 
 :data:`ARCHITECTURES` names them for the studies; :func:`build` makes one for a data set's sample shape.
 """
@@ -203,8 +203,17 @@ ARCHITECTURES = {
     "mlp": lambda shape, C, **o: mlp(int(np.prod(shape)), C, **o),
     "cnn1d": lambda shape, C, **o: cnn1d(int(np.prod(shape)), C, **o),
     "cnn2d": lambda shape, C, **o: cnn2d(int(round(np.sqrt(np.prod(shape)))), C, **o),
-    "transformer": lambda shape, C, **o: transformer(shape[0], int(np.prod(shape[1:])) if len(shape) > 1 else 1, C, **o),
+    "transformer": lambda shape, C, **o: (transformer(shape[0], int(np.prod(shape[1:])), C, **o) if len(shape) > 1
+                                          else transformer(*_patches(shape[0]), C, **o)),
 }
+#: positions per token when a transformer reads a 1-D sequence (attention costs tokens²: 40 positions → 10 tokens)
+SEQUENCE_PATCH = 4
+
+
+def _patches(length: int) -> tuple[int, int]:
+    """(tokens, token_dim) for a sequence of ``length`` values: patches of SEQUENCE_PATCH consecutive positions when
+    they tile it, single positions otherwise."""
+    return (length // SEQUENCE_PATCH, SEQUENCE_PATCH) if length % SEQUENCE_PATCH == 0 else (length, 1)
 
 
 def build(architecture: str, sample_shape, C: int, **options) -> FeatureNet:

@@ -61,7 +61,7 @@ MODELS = {
     "mnist1d": (("MLP depth 2, ReLU", "mlp", {"depth": 2, "activation": "relu"}),
                 ("MLP depth 4, GELU", "mlp", {"depth": 4, "activation": "gelu"}),
                 ("1-D CNN", "cnn1d", {}),
-                ("transformer (positions as tokens)", "transformer", {})),
+                ("transformer (patches of 4 positions as tokens)", "transformer", {})),
 }
 #: AdamW's decoupled decay in the rank study (strong enough to act within the budget's steps), and its step
 RANK_DECAY, RANK_LR = 1.0, 3e-3
@@ -91,7 +91,7 @@ class Budget:
 BUDGETS = {
     "test": Budget(per_class=4, classes=(2, 3), steps=40, width=16, law_components=6, law_max_steps=3000,
                    batch_sizes=(4, None), schedules=("constant", "cosine"), noise_models=("MLP depth 2, ReLU",)),
-    "full": Budget(per_class=10, classes=(2, 5, 10), steps=1500, width=64, law_components=20, law_max_steps=60000,
+    "full": Budget(per_class=10, classes=(2, 5, 10), steps=1000, width=64, law_components=20, law_max_steps=20000,
                    batch_sizes=(8, 32, None), schedules=("constant", "step", "cosine", "warmup"),
                    noise_models=("MLP depth 2, ReLU", "2-D CNN")),
 }
