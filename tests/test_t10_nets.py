@@ -263,3 +263,26 @@ def test_T10_asking_for_cuda_without_a_device_exits_2_with_one_line(capsys, tmp_
     assert main(["verify", "--claims", "T1", "--device", "cuda", "--no-progress", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "device" in err[0] and "cuda" in err[0]
+
+
+def test_T10_transformer_hessian_vector_products_run_and_match_differences_of_the_gradient():
+    """The fused CPU attention has no forward-mode derivative; the instruments use the plain attention path. On a
+    small transformer Hv agrees with central differences of the autodiff gradient (smooth: GELU, softmax)."""
+    rng = np.random.default_rng(0)
+    net = transformer(4, 3, 2, width=8, heads=2, layers=1, feedforward=8)
+    X, Y = rng.standard_normal((6, 12)), np.eye(2)[rng.integers(0, 2, 6)]
+    spec = TrainingSpec(lam=0.1, mu=0.1)
+    D = sum(p.numel() for p in net.parameters())
+    v = rng.standard_normal(D)
+    Hv = instruments.hessian_vector_product(net, spec, X, Y, v)
+    theta = torch.cat([p.detach().reshape(-1) for p in net.parameters()])
+    h = 1e-5
+
+    def gradient_at(point):
+        torch.nn.utils.vector_to_parameters(torch.as_tensor(point), net.parameters())
+        return instruments.gradient(net, spec, X, Y)
+
+    difference = (gradient_at(theta.numpy() + h * v) - gradient_at(theta.numpy() - h * v)) / (2 * h)
+    torch.nn.utils.vector_to_parameters(theta, net.parameters())
+    assert _relative(Hv, difference) < 1e-6
+    assert _relative(2 * Hv, difference) > 0.5

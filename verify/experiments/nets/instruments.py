@@ -28,6 +28,22 @@ from verify.experiments.nets.training import TrainingSpec, data_loss
 torch = require_torch()
 func = torch.func
 
+
+def _plain_attention(function):
+    """``function`` run with PyTorch's plain ("math") attention: the fused CPU kernel has no forward-mode derivative
+    (Hessian-vector products are forward-over-reverse) and no batching rule of its own; the math path computes the
+    same attention with ordinary operations."""
+    from functools import wraps
+
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    @wraps(function)
+    def wrapped(*args, **kwargs):
+        with sdpa_kernel(SDPBackend.MATH):
+            return function(*args, **kwargs)
+
+    return wrapped
+
 GROUPS = ("all", "readout", "last", "body")
 
 
@@ -62,6 +78,7 @@ def _objective(model: FeatureNet, spec: TrainingSpec, X, Y):
     return L, theta
 
 
+@_plain_attention
 def hessian_vector_product(model: FeatureNet, spec: TrainingSpec, X, Y, vector) -> np.ndarray:
     """∇²L(θ)v for the model's current θ (forward-over-reverse autodiff), v and the result flat NumPy vectors."""
     X, Y = _tensors(model, X, Y)
@@ -72,6 +89,7 @@ def hessian_vector_product(model: FeatureNet, spec: TrainingSpec, X, Y, vector) 
     return func.jvp(func.grad(L), (theta,), (v_t,))[1].detach().cpu().numpy()
 
 
+@_plain_attention
 def gradient(model: FeatureNet, spec: TrainingSpec, X, Y) -> np.ndarray:
     """∇L(θ), flat."""
     X, Y = _tensors(model, X, Y)
@@ -79,6 +97,7 @@ def gradient(model: FeatureNet, spec: TrainingSpec, X, Y) -> np.ndarray:
     return func.grad(L)(theta).detach().cpu().numpy()
 
 
+@_plain_attention
 def dense_hessian(model: FeatureNet, spec: TrainingSpec, X, Y) -> np.ndarray:
     """∇²L(θ) as a D × D matrix (``torch.func.hessian``): for small models and for checking the products."""
     X, Y = _tensors(model, X, Y)
@@ -86,6 +105,7 @@ def dense_hessian(model: FeatureNet, spec: TrainingSpec, X, Y) -> np.ndarray:
     return func.hessian(L)(theta).detach().cpu().numpy()
 
 
+@_plain_attention
 def hessian_top(model: FeatureNet, spec: TrainingSpec, X, Y, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(the k algebraically largest eigenvalues of ∇²L(θ), descending; their eigenvectors D × k) by Lanczos on
     exact Hessian-vector products (one forward-over-reverse pass each)."""
@@ -118,6 +138,7 @@ def _group(model: FeatureNet, group: str) -> list[str]:
     return [k for k in body if k.startswith(last)]
 
 
+@_plain_attention
 def per_sample_gradients(model: FeatureNet, spec: TrainingSpec, X, Y, group: str = "all") -> np.ndarray:
     """n × D_group: row i = ∇ ℓ(f_i, y_i) over the parameters of ``group`` (decay excluded), all samples at once."""
     if group not in GROUPS:

@@ -170,6 +170,11 @@ def rank_study(budget: Budget, *, seed: int = 0, device: str = "cpu", progress=N
                            **{f"{k} start": metrics[0][k] for k in metrics[0]}, **metrics[-1],
                            "NC1 start": nc1[0], "NC1 end": nc1[1], "objective end": float(record.losses[-1]),
                            "seconds": time.perf_counter() - start}
+                    if C == max(budget.classes) and decay > 0:  # the per-architecture curvature and noise
+                        values, _ = instruments.hessian_top(net, spec, Xt, _tensor(Y, device), 3 * C, seed=seed)
+                        row["Hessian outliers"] = outlier_count(values, 3 * C)
+                        gradients = instruments.per_sample_gradients(net, spec, Xt, _tensor(Y, device), "last")
+                        row.update(_spectrum_metrics(instruments.sgd_noise_spectrum(gradients, 1), C, "noise (last)"))
                     rows.append(row)
                     if C == max(budget.classes):
                         series[f"{name} | {label} | decay {decay:g}"] = {"steps": record.steps.tolist(),
