@@ -241,7 +241,8 @@ def real_architectures(ctx: Context, details: dict) -> list[dict]:
 
     nets = run_studies(BUDGETS[ctx.profile if ctx.profile in BUDGETS else "full"], seed=ctx.seed, device=ctx.device,
                        progress=ctx.progress)
-    details[key] = nets["details"]
+    for name, rows in nets["details"].items():  # top-level entries: the report renders lists of rows as tables
+        details[f"{key}: {name}"] = rows
     details["figures"] = details["figures"] + nets["figures"]
     return [f.to_dict() for f in nets["findings"]]
 
