@@ -24,7 +24,6 @@ from verify.campaign.report import (
     versions as versions,
     write_data as write_data,
     write_figures as write_figures,
-    write_report as write_report,
 )
 from verify.campaign.runner import (
     DEFAULT_TIME_LIMIT as DEFAULT_TIME_LIMIT,
@@ -43,4 +42,38 @@ from verify.campaign.runner import (
     run as run,
     status_counts as status_counts,
     summary_table as summary_table,
+)
+from verify.campaign.sweep_report import (
+    MAX_DIAGRAMS as MAX_DIAGRAMS,
+    load_rows as load_rows,
+    phase_diagrams as phase_diagrams,
+)
+from verify.campaign.sweep_runner import (
+    EXTRA as EXTRA,
+    SweepSummary as SweepSummary,
+    execute_cell as execute_cell,
+    require_distributed as require_distributed,
+    run_sweep as run_sweep,
+)
+from verify.campaign.sweep_spec import (
+    DISTRIBUTIONS as DISTRIBUTIONS,
+    MAX_CELLS as MAX_CELLS,
+    Cell as Cell,
+    SweepSpec as SweepSpec,
+    cell_id as cell_id,
+    load_spec as load_spec,
+    parse_spec as parse_spec,
+)
+from verify.campaign.sweep_store import (
+    SCHEMA as SCHEMA,
+    Store as Store,
+    StoreError as StoreError,
+)
+from verify.campaign.sweep_studies import (
+    DIE_ONCE_FOLDER as DIE_ONCE_FOLDER,
+    STUDIES as STUDIES,
+    Parameter as Parameter,
+    SpecError as SpecError,
+    SweepStudy as SweepStudy,
+    register_study as register_study,
 )

@@ -3,6 +3,8 @@
     kflow derive [CLAIM | --all] [--outputs C] [--format text|latex|md] [--out FILE]
     kflow verify [--profile quick|full] [--claims T1,T2] [--out DIR] [--seed N] [--time-limit SECONDS]
                  [--no-progress] [--claims-file my_claims.py]
+    kflow sweep SPEC [--store PATH] [--resume] [--scheduler ADDRESS] [--workers N] [--no-progress]
+    kflow sweep report STORE [--out DIR]
     kflow --version
 
 Exit status (:data:`EXIT_CODES`): 0 all claims pass (derive: every step certified); 1 some claim
@@ -102,6 +104,19 @@ def _parser() -> argparse.ArgumentParser:
     derive.add_argument("--latex", action="store_true", help="same as --format latex")
     derive.add_argument("--out", default=None, metavar="FILE",
                         help="write to FILE (atomically; its folder must exist) instead of standard output")
+    sweep = sub.add_parser("sweep", help="run a sweep spec (TOML) on Dask into a results store; "
+                                         "'kflow sweep report STORE' draws its phase diagrams")
+    sweep.add_argument("spec", metavar="SPEC", help="the sweep's TOML spec (or 'report', then the store)")
+    sweep.add_argument("store", nargs="?", default=None, metavar="STORE",
+                       help="with 'report': the store to report on")
+    sweep.add_argument("--store", dest="store_option", default=None, metavar="PATH",
+                       help="the SQLite results store (default: sweep-<study>.sqlite)")
+    sweep.add_argument("--resume", action="store_true", help="continue a store: skip the cells already done")
+    sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="a running Dask scheduler (e.g. tcp://host:8786) instead of a local cluster")
+    sweep.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster (default 2)")
+    sweep.add_argument("--out", default="sweep-report", help="with 'report': output folder (default ./sweep-report)")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     verify = sub.add_parser("verify", help="run the verification campaign and write a report",
                             description=_wrapped("Run the verification campaign and write report.json, report.md "
                                                  "and figures/ to --out (earlier report files and figures there "
@@ -348,6 +363,50 @@ def check_device(device: str) -> str:
             raise ValueError("device: 'cuda' was asked for but PyTorch sees no CUDA device; use --device cpu or auto")
     return device
 
+def _sweep(args) -> int:
+    """``kflow sweep SPEC`` (exit 0: every cell done; 3: some cell failed; 130: interrupted, the store resumable) and
+    ``kflow sweep report STORE``."""
+    if args.spec == "report":
+        from verify.campaign.sweep_report import write_report
+
+        if args.store is None:
+            raise UsageError("sweep report: give the store, e.g. kflow sweep report sweep-two-layer-network.sqlite")
+        try:
+            path = write_report(args.store, args.out)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        except OSError as exc:
+            raise OutputError(f"cannot write the sweep report in {args.out}: {exc.strerror or exc}") from None
+        print(f"report: {path}")
+        return 0
+    if args.store is not None:
+        raise UsageError(f"sweep: unexpected argument {args.store!r} (the store is --store PATH)")
+    from verify.campaign.sweep_spec import load_spec
+    from verify.campaign.sweep_store import StoreError
+
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    try:
+        spec = load_spec(args.spec)
+        from verify.campaign.sweep_runner import require_distributed, run_sweep
+
+        require_distributed()
+    except (ValueError, ImportError) as exc:
+        raise UsageError(str(exc)) from None
+    store = args.store_option or f"sweep-{spec.study}.sqlite"
+    try:
+        summary = run_sweep(spec, store, resume=args.resume, scheduler=args.scheduler, workers=args.workers,
+                            progress=not args.no_progress, spec_text=Path(args.spec).read_text())
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"kflow sweep: {summary.done} done, {summary.failed} failed, {summary.skipped} already done, of "
+          f"{summary.cells} cells in {summary.seconds:.1f} s; store {store}")
+    if summary.interrupted:
+        print("kflow: interrupted; the store holds every finished cell: run again with --resume", file=sys.stderr)
+        return 130
+    return 3 if summary.failed else 0
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -355,6 +414,8 @@ def main(argv=None) -> int:
             args = _parser().parse_args(argv)
         except SystemExit as exc:  # --help, --version: argparse printed them
             return exc.code if isinstance(exc.code, int) else 0
+        if args.command == "sweep":
+            return _sweep(args)
         return _derive(args) if args.command == "derive" else _verify(args, argv)
     except UsageError as exc:
         print(f"kflow: error: {exc}", file=sys.stderr)
