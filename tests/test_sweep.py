@@ -2,7 +2,6 @@
 real Dask LocalCluster (2 workers) survives failing cells, a worker killed mid-cell and an interruption."""
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess

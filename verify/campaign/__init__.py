@@ -24,6 +24,7 @@ from verify.campaign.report import (
     versions as versions,
     write_data as write_data,
     write_figures as write_figures,
+    write_report as write_report,
 )
 from verify.campaign.runner import (
     DEFAULT_TIME_LIMIT as DEFAULT_TIME_LIMIT,
@@ -47,6 +48,7 @@ from verify.campaign.sweep_report import (
     MAX_DIAGRAMS as MAX_DIAGRAMS,
     load_rows as load_rows,
     phase_diagrams as phase_diagrams,
+    write_sweep_report as write_sweep_report,
 )
 from verify.campaign.sweep_runner import (
     EXTRA as EXTRA,

@@ -367,12 +367,12 @@ def _sweep(args) -> int:
     """``kflow sweep SPEC`` (exit 0: every cell done; 3: some cell failed; 130: interrupted, the store resumable) and
     ``kflow sweep report STORE``."""
     if args.spec == "report":
-        from verify.campaign.sweep_report import write_report
+        from verify.campaign.sweep_report import write_sweep_report
 
         if args.store is None:
             raise UsageError("sweep report: give the store, e.g. kflow sweep report sweep-two-layer-network.sqlite")
         try:
-            path = write_report(args.store, args.out)
+            path = write_sweep_report(args.store, args.out)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         except OSError as exc:

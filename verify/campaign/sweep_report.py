@@ -60,7 +60,7 @@ def phase_diagrams(rows: list[dict]) -> list[dict]:
     return out
 
 
-def write_report(store_path, out_dir) -> Path:
+def write_sweep_report(store_path, out_dir) -> Path:
     """Draw the phase diagrams into ``out_dir``/figures and write ``out_dir``/report.md; return the report's path."""
     import matplotlib
 
