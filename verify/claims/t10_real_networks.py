@@ -239,8 +239,7 @@ def real_architectures(ctx: Context, details: dict) -> list[dict]:
         return []
     from verify.experiments.nets.studies import BUDGETS, run_studies
 
-    nets = run_studies(BUDGETS[ctx.profile if ctx.profile in BUDGETS else "full"], seed=ctx.seed, device=ctx.device,
-                       progress=ctx.progress)
+    nets = run_studies(BUDGETS[ctx.profile], seed=ctx.seed, device=ctx.device, progress=ctx.progress)
     for name, rows in nets["details"].items():  # top-level entries: the report renders lists of rows as tables
         details[f"{key}: {name}"] = rows
     details["figures"] = details["figures"] + nets["figures"]

@@ -24,8 +24,9 @@ look at the results.
    (largest-gap rule among the top 3C, as for the NumPy networks) and the gradient's overlap with the top-C
    Hessian subspace part-way through training.
 
-Sizes come from a :class:`Budget` (``"test"`` for the test suite, ``"full"`` for ``kflow verify --profile
-full``); ``device`` runs them on a GPU.
+Sizes come from a :class:`Budget` (``"test"`` for the test suite and ``"quick"`` for ``kflow verify --claims T10``
+in the quick profile, both a few samples and tens of steps; ``"full"`` for ``--profile full``); ``device`` runs them
+on a GPU.
 """
 from __future__ import annotations
 
@@ -89,6 +90,8 @@ class Budget:
 
 
 BUDGETS = {
+    "quick": Budget(per_class=4, classes=(2, 3), steps=40, width=16, law_components=6, law_max_steps=3000,
+                    batch_sizes=(4, None), schedules=("constant", "cosine"), noise_models=("MLP depth 2, ReLU",)),
     "test": Budget(per_class=4, classes=(2, 3), steps=40, width=16, law_components=6, law_max_steps=3000,
                    batch_sizes=(4, None), schedules=("constant", "cosine"), noise_models=("MLP depth 2, ReLU",)),
     "full": Budget(per_class=10, classes=(2, 5, 10), steps=1000, width=64, law_components=20, law_max_steps=20000,
@@ -352,6 +355,9 @@ def _spectrum_metrics(values: np.ndarray, C: int, prefix: str) -> dict:
 def run_studies(budget: Budget, *, seed: int = 0, device: str = "cpu", progress: bool = False) -> dict:
     """The three studies at ``budget``: {"findings", "details", "figures"} for the T10 report, with a progress bar
     over the training runs when ``progress``."""
+    # one intra-op thread: the studies are many small models (threads cost more than they give), and a process forked
+    # from one that already ran PyTorch's thread pool (the campaign's worker) must not enter a parallel region
+    torch.set_num_threads(1)
     bar = None
     if progress:
         from tqdm import tqdm
