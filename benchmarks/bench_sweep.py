@@ -1,10 +1,10 @@
 """Throughput of ``kflow sweep`` on the default LocalCluster with 1 and 2 worker processes, in one run.
 
-    python benchmarks/bench_sweep.py [cells]        (default 40)
+    python benchmarks/bench_sweep.py [cells]        (default 60)
 
-CPU-bound cells: the certified kernel steady state (``kernel-steady-state``) at n = 300, C = 10 — about a tenth of a
-second of NumPy each, one BLAS thread per worker (set before NumPy loads, inherited by the workers). Reports cells per
-second for each worker count and the speed-up; the cluster's start-up is timed apart.
+CPU-bound cells: two-layer ReLU networks of width 256 trained on 150 Gaussian-mixture samples to flow time 4 (``two-layer-network``,
+about a second of NumPy each), one BLAS thread per worker (set before NumPy loads, inherited by the workers). Reports
+cells per second for each worker count and the speed-up; the wall time includes the cluster's start-up.
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def run(cells: int, workers: int) -> dict:
     from verify.campaign.sweep_runner import run_sweep
     from verify.campaign.sweep_spec import parse_spec
 
-    spec = parse_spec({"study": "kernel-steady-state", "seeds": cells, "grid": {"n": [300], "C": [10]}})
+    spec = parse_spec({"study": "two-layer-network", "seeds": cells,
+                       "grid": {"width": [256], "n": [150], "horizon": [4.0], "decay": [1.0]}})
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         summary = run_sweep(spec, Path(folder) / "store.sqlite", workers=workers, progress=False)
@@ -33,7 +34,7 @@ def run(cells: int, workers: int) -> dict:
 
 
 def main(argv) -> None:
-    cells = int(argv[0]) if argv else 40
+    cells = int(argv[0]) if argv else 60
     rows = [run(cells, w) for w in (1, 2)]
     print("| workers | cells | wall time (incl. cluster start) | cells per second |")
     print("|---|---|---|---|")

@@ -1,6 +1,7 @@
 """``kflow sweep report STORE``: phase diagrams and report.md from a sweep's store.
 
-For every pair of the sweep's parameters that take two or more values, and every metric, a phase diagram: the
+For every pair of the sweep's parameters that take two or more values (the pairs with the most grid points first, at
+most MAX_DIAGRAMS diagrams), and every metric, a phase diagram: the
 metric's mean over seeds and the other parameters, on the grid of the two (a heatmap with the values written in);
 report.md lists the sweep (study, spec, revision, cells done / failed), the failed cells with their errors, and
 the diagrams.
@@ -47,7 +48,9 @@ def phase_diagrams(rows: list[dict]) -> list[dict]:
     varying = [k for k in names if len(values[k]) > 1]
     metrics = [m for m in done[0]["metrics"] if all(isinstance(r["metrics"].get(m), (int, float)) for r in done)]
     out = []
-    for (x, y), metric in itertools.product(itertools.combinations(varying, 2), metrics):
+    # the richest pairs first (most grid points), so the cap on diagrams drops the coarse ones
+    pairs = sorted(itertools.combinations(varying, 2), key=lambda p: -len(values[p[0]]) * len(values[p[1]]))
+    for (x, y), metric in itertools.product(pairs, metrics):
         grid = np.full((len(values[y]), len(values[x])), np.nan)
         for i, yv in enumerate(values[y]):
             for j, xv in enumerate(values[x]):
