@@ -56,6 +56,14 @@ def execute_cell(cell: Cell, revision: str, version: str, metrics: tuple | None)
     return outcome
 
 
+def _running(client) -> int:
+    """Cells the workers are running now (the scheduler's processing sets; 0 when it cannot be asked)."""
+    try:
+        return int(sum(len(keys) for keys in client.processing().values()))
+    except Exception:  # noqa: BLE001 - a progress figure, never a reason to stop the sweep
+        return 0
+
+
 def _plain(value):
     try:
         return float(value) if not isinstance(value, (int, bool)) else int(value)
@@ -119,7 +127,7 @@ def run_sweep(spec: SweepSpec, store_path, *, resume: bool = False, scheduler: s
             done += outcome["status"] == "done"
             failed += outcome["status"] == "failed"
             if bar is not None:
-                bar.set_postfix(done=done, failed=failed, running=len(todo) - done - failed)
+                bar.set_postfix(done=done, failed=failed, running=_running(client))
                 bar.update()
         client.close()
     except KeyboardInterrupt:
