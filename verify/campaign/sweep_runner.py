@@ -99,6 +99,7 @@ def run_sweep(spec: SweepSpec, store_path, *, resume: bool = False, scheduler: s
     bar = None
     done = failed = 0
     interrupted = False
+    dashboard = ""
     try:
         if scheduler is None:
             cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -139,4 +140,4 @@ def run_sweep(spec: SweepSpec, store_path, *, resume: bool = False, scheduler: s
             cluster.close()
         store.close()
     return SweepSummary(len(cells), len(cells) - len(todo), done, failed, time.perf_counter() - start, interrupted,
-                        locals().get("dashboard", ""))
+                        dashboard)

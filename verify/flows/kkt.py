@@ -42,6 +42,8 @@ class KKTCertificate:
     tolerance: float
     #: unit eigenvector of D for λ_max(D) (n,): the direction along which an empty fillable mode grows
     direction: np.ndarray
+    #: what the certificate is about, as its text names it
+    label = "KKT"
 
     @property
     def passed(self) -> bool:
@@ -49,7 +51,7 @@ class KKTCertificate:
 
     def __str__(self) -> str:
         verdict = "global minimiser" if self.passed else "NOT the global minimiser"
-        return (f"KKT: {verdict} (stationarity {self.stationarity:.3g}, dual gap {self.dual_gap:.3g}, "
+        return (f"{self.label}: {verdict} (stationarity {self.stationarity:.3g}, dual gap {self.dual_gap:.3g}, "
                 f"tolerance {self.tolerance:g})")
 
 

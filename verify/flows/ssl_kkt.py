@@ -29,27 +29,16 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh
 
 from verify.core import validation as v
 from verify.core.tolerances import TOL
+from verify.flows.kkt import KKTCertificate
 from verify.flows.scaling import safe_norm
 
 
 @dataclass(frozen=True)
-class SSLCertificate:
-    """Stationarity and dual gap of a kernel as a minimiser of the SSL energy (module docstring)."""
+class SSLCertificate(KKTCertificate):
+    """Stationarity and dual gap of a kernel as a minimiser of the SSL energy (module docstring); ``direction`` is
+    the unit eigenvector of ∇E for λ_min(∇E), along which an empty fillable mode grows."""
 
-    stationarity: float
-    dual_gap: float
-    tolerance: float
-    #: unit eigenvector of ∇E for λ_min(∇E) (n,): the direction along which an empty fillable mode grows
-    direction: np.ndarray
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.stationarity <= self.tolerance and self.dual_gap <= self.tolerance)
-
-    def __str__(self) -> str:
-        verdict = "global minimiser" if self.passed else "NOT the global minimiser"
-        return (f"KKT (SSL energy): {verdict} (stationarity {self.stationarity:.3g}, dual gap {self.dual_gap:.3g}, "
-                f"tolerance {self.tolerance:g})")
+    label = "KKT (SSL energy)"
 
 
 def ssl_units(L: np.ndarray, mu: float, beta: float, eps: float) -> tuple[float, float]:
