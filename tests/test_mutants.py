@@ -3,7 +3,8 @@
 A certificate that accepts a wrong formula certifies nothing. For every step of every registered
 derivation (T1–T9, C = 2 and 3) the rhs is perturbed the way derivations go wrong — scaled by 8/7,
 plus μI or a rank-one term, a factor transposed, a term dropped (``theory.mutation``) — and the step's
-own check, re-run on the mutant, must fail. The mutants that escaped earlier versions of the
+own check, re-run on the mutant, must fail. The worked extensions E1 and E2 (built with
+``theory.DerivationBuilder``) are registered derivations too, so their steps face the same mutants. The mutants that escaped earlier versions of the
 certificates are pinned by name below.
 """
 import pytest
@@ -47,7 +48,7 @@ def test_every_step_still_certifies_its_own_rhs(claim, C):
 def test_definitions_are_few_and_named():
     """Labelling a step a definition exempts it from mutation: the list is short and fixed."""
     definitions = {(s.claim, s.name) for claim in theory.DERIVATIONS for s in _steps(claim, 2) if s.is_definition}
-    assert definitions == {("T9", "fixed-feature kernel"), ("T9", "orthonormal rows")}
+    assert definitions == {("T9", "fixed-feature kernel"), ("T9", "orthonormal rows"), ("E1", "model"), ("E2", "model")}
 
 
 # --- the mutants that survived the earlier certificates, each killed by a certificate of its own step ---

@@ -245,26 +245,39 @@ def _md_escape(text: str) -> str:
 # exact evaluation of matrix expressions
 
 
-def evaluate(expr, values: Mapping):
+def evaluate(expr, values: Mapping, first_order_in: sp.Symbol | None = None):
     """Evaluate ``expr`` with every symbol in ``values`` replaced by an explicit value.
 
     Matrix symbols map to explicit ``ImmutableMatrix`` objects, size symbols to ints, scalar
     symbols to numbers. The walk is explicit (not ``doit``) so that inverses, transposes and
     traces of explicit matrices are always carried out, exactly.
+
+    With ``first_order_in`` = t (values may be polynomials in t), matrix arithmetic is done in Q[t]/(t²): products
+    drop their t² terms and an inverse is (A₀ + tA₁)⁻¹ = A₀⁻¹ − tA₀⁻¹A₁A₀⁻¹ (exact modulo t²: multiply out), so the
+    value and the first derivative in t are exact while the entries stay linear in t.
     """
+    def again(sub):
+        return evaluate(sub, values, first_order_in)
+
+    def cut(matrix):
+        if first_order_in is None:
+            return matrix
+        t = first_order_in
+        return matrix.applyfunc(lambda e: (lambda x: x.coeff(t, 0) + t * x.coeff(t, 1))(sp.expand(e)))
+
     if isinstance(expr, sp.MatrixSymbol):
         try:
             return values[expr]
         except KeyError:
             raise KeyError(f"no explicit value for the matrix {expr}") from None
     if isinstance(expr, sp.Identity):
-        return sp.eye(int(evaluate(expr.rows, values)))
+        return sp.eye(int(again(expr.rows)))
     if isinstance(expr, sp.ZeroMatrix):
-        return sp.zeros(int(evaluate(expr.rows, values)), int(evaluate(expr.cols, values)))
+        return sp.zeros(int(again(expr.rows)), int(again(expr.cols)))
     if isinstance(expr, sp.OneMatrix):
-        return sp.ones(int(evaluate(expr.rows, values)), int(evaluate(expr.cols, values)))
+        return sp.ones(int(again(expr.rows)), int(again(expr.cols)))
     if isinstance(expr, sp.MatAdd):
-        parts = [evaluate(a, values) for a in expr.args]
+        parts = [again(a) for a in expr.args]
         total = parts[0]
         for p in parts[1:]:
             total = total + p
@@ -272,20 +285,33 @@ def evaluate(expr, values: Mapping):
     if isinstance(expr, sp.MatMul):
         out = sp.Integer(1)
         for a in expr.args:
-            out = out * evaluate(a, values)
+            out = out * again(a)
+            out = cut(out) if isinstance(out, sp.MatrixBase) else out
         return out
     if isinstance(expr, sp.Inverse):
-        return evaluate(expr.arg, values).inv()
+        A = sp.Matrix(again(expr.arg))
+        if first_order_in is None:
+            return A.inv()
+        A0 = A.applyfunc(lambda e: sp.expand(e).coeff(first_order_in, 0))
+        A1 = A.applyfunc(lambda e: sp.expand(e).coeff(first_order_in, 1))
+        inverse = A0.inv()
+        return sp.ImmutableMatrix(inverse - first_order_in * inverse * A1 * inverse)
     if isinstance(expr, sp.Transpose):
-        return evaluate(expr.arg, values).T
+        return again(expr.arg).T
     if isinstance(expr, sp.MatPow):
-        return evaluate(expr.base, values) ** int(evaluate(expr.exp, values))
+        base, power = again(expr.base), int(again(expr.exp))
+        if first_order_in is None or power < 1:
+            return base ** power
+        out = base
+        for _ in range(power - 1):
+            out = cut(out * base)
+        return out
     if isinstance(expr, sp.Trace):
-        return evaluate(expr.arg, values).trace()
+        return again(expr.arg).trace()
     if isinstance(expr, sp.MatrixBase):
-        return sp.ImmutableMatrix(expr.applyfunc(lambda e: evaluate(e, values)))
+        return sp.ImmutableMatrix(expr.applyfunc(again))
     if isinstance(expr, sp.Basic) and expr.args and expr.has(sp.MatrixExpr):
-        return expr.func(*[evaluate(a, values) for a in expr.args])
+        return expr.func(*[again(a) for a in expr.args])
     if isinstance(expr, sp.Basic):
         return expr.xreplace({k: v for k, v in values.items() if not isinstance(k, sp.MatrixSymbol)})
     return expr
@@ -311,6 +337,21 @@ def lifted_derivative(expr, values: Mapping, variable: sp.MatrixSymbol, directio
         lifted[key] = sp.ImmutableMatrix(upper.col_join(zero.row_join(value)))
     result = sp.Matrix(evaluate(expr, lifted))
     return sp.ImmutableMatrix(result[: result.rows // 2, result.cols // 2:])
+
+
+def exact_directional_derivative(expr, values: Mapping, variable: sp.MatrixSymbol, direction):
+    """d/dt expr(variable + t·direction) at t = 0 on explicit values, by SymPy's scalar ``diff``: ``variable`` is
+    replaced by the explicit matrix values[variable] + t·direction (t a symbol), ``expr`` (a scalar or a matrix) is
+    evaluated exactly in Q[t]/(t²) (see :func:`evaluate`), differentiated entrywise in t and set at t = 0 — no rule of
+    matrix calculus applied to the expression, so it is a ground truth for a derived gradient or Jacobian. Other symbols keep their values (write ``expr`` in the variable
+    that moves: a K = ΦᵀΦ given separately does not follow Φ)."""
+    t = sp.Dummy("t")
+    moved = dict(values)
+    moved[variable] = sp.ImmutableMatrix(sp.Matrix(values[variable]) + t * sp.Matrix(direction))
+    value = evaluate(expr, moved, first_order_in=t)  # exact to first order in t, entries kept linear in t
+    if isinstance(value, sp.MatrixBase):
+        return sp.ImmutableMatrix(value.applyfunc(lambda e: sp.diff(e, t).subs(t, 0)))
+    return sp.diff(value, t).subs(t, 0)
 
 
 def _as_matrix(value) -> sp.ImmutableMatrix:

@@ -22,7 +22,7 @@ from theory import notation as nt
 #: the factor of the scaling mutant: 1 + 1/7, off by a "small" amount that no tolerance should absorb
 SCALE = sp.Rational(8, 7)
 #: matrix symbols that are symmetric by construction: transposing them gives an equivalent expression
-SYMMETRIC_NAMES = frozenset({"K", "S", "L", "M", "K_Psi", "D", "A", "E", "F", "Delta"})
+SYMMETRIC_NAMES = frozenset({"K", "S", "L", "M", "K_Psi", "D", "A", "E", "F", "Delta", "H"})
 
 
 def _is_zero(expr) -> bool:
