@@ -168,8 +168,8 @@ def test_the_underscore_scanner_leaves_a_modules_own_private_names_alone(source)
 
 @pytest.mark.parametrize("claim", CLAIM_IDS)
 def test_one_glob_finds_everything_about_a_claim(claim):
-    k = claim[1:]
-    found = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob(f"**/*t{k}_*")
+    prefix = claim[0].lower() + claim[1:]  # t7 for T7, e1 for the extension E1
+    found = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob(f"**/*{prefix}_*")
                    if ".git" not in p.parts and "__pycache__" not in p.parts and not p.name.startswith("."))
     kinds = {
         "derivation": [f for f in found if f.startswith("theory/")],
@@ -182,13 +182,13 @@ def test_one_glob_finds_everything_about_a_claim(claim):
     assert (not kinds["derivation"]) if claim == "T10" else kinds["derivation"], found
     assert claim in theory.DERIVATIONS or claim == "T10"
     # and the glob finds nothing else's (t1_ never matches t10_)
-    assert all(f"t{k}_" in Path(f).name for f in found)
+    assert all(f"{prefix}_" in Path(f).name for f in found)
 
 
 def test_every_registered_claim_lives_in_its_numbered_module():
     for claim_id, claim in verify.claims.REGISTRY.items():
         module = claim.check.__module__
-        assert module.startswith(f"verify.claims.t{claim_id[1:]}_"), (claim_id, module)
+        assert module.startswith(f"verify.claims.{claim_id[0].lower()}{claim_id[1:]}_"), (claim_id, module)
 
 
 def test_derivations_are_verbs_and_each_lives_in_its_numbered_module():
@@ -196,7 +196,7 @@ def test_derivations_are_verbs_and_each_lives_in_its_numbered_module():
         function = build.__code__.co_names
         derive = [name for name in function if name.startswith("derive_")]
         assert len(derive) == 1, (claim_id, function)
-        assert getattr(theory, derive[0]).__module__.startswith(f"theory.t{claim_id[1:]}_"), claim_id
+        assert getattr(theory, derive[0]).__module__.startswith(f"theory.{claim_id[0].lower()}{claim_id[1:]}_"), claim_id
 
 
 # --------------------------------------------------------------------------------------------------

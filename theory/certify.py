@@ -263,7 +263,23 @@ def evaluate(expr, values: Mapping, first_order_in: sp.Symbol | None = None):
         if first_order_in is None:
             return matrix
         t = first_order_in
-        return matrix.applyfunc(lambda e: (lambda x: x.coeff(t, 0) + t * x.coeff(t, 1))(sp.expand(e)))
+
+        def linear_part(entry):
+            if not sp.sympify(entry).is_polynomial(t):  # a rational function of t (a scalar divided by a trace)
+                return entry.subs(t, 0) + t * sp.diff(entry, t).subs(t, 0)
+            entry = sp.expand(entry)
+            return entry.coeff(t, 0) + t * entry.coeff(t, 1)
+
+        return matrix.applyfunc(linear_part)
+
+    def inverse(matrix):
+        if first_order_in is None:
+            return matrix.inv()
+        A = cut(sp.Matrix(matrix))
+        A0 = A.applyfunc(lambda e: sp.expand(e).coeff(first_order_in, 0))
+        A1 = A.applyfunc(lambda e: sp.expand(e).coeff(first_order_in, 1))
+        inv0 = A0.inv()
+        return sp.ImmutableMatrix(inv0 - first_order_in * inv0 * A1 * inv0)
 
     if isinstance(expr, sp.MatrixSymbol):
         try:
@@ -289,20 +305,16 @@ def evaluate(expr, values: Mapping, first_order_in: sp.Symbol | None = None):
             out = cut(out) if isinstance(out, sp.MatrixBase) else out
         return out
     if isinstance(expr, sp.Inverse):
-        A = sp.Matrix(again(expr.arg))
-        if first_order_in is None:
-            return A.inv()
-        A0 = A.applyfunc(lambda e: sp.expand(e).coeff(first_order_in, 0))
-        A1 = A.applyfunc(lambda e: sp.expand(e).coeff(first_order_in, 1))
-        inverse = A0.inv()
-        return sp.ImmutableMatrix(inverse - first_order_in * inverse * A1 * inverse)
+        return inverse(again(expr.arg))
     if isinstance(expr, sp.Transpose):
         return again(expr.arg).T
     if isinstance(expr, sp.MatPow):
         base, power = again(expr.base), int(again(expr.exp))
-        if first_order_in is None or power < 1:
+        if first_order_in is None:
             return base ** power
-        out = base
+        if power < 0:
+            base, power = inverse(base), -power
+        out = sp.ImmutableMatrix(sp.eye(base.rows)) if power == 0 else base
         for _ in range(power - 1):
             out = cut(out * base)
         return out

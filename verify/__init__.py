@@ -27,6 +27,7 @@ from verify.core.linalg import (
 )
 from verify.core.tolerances import TOL as TOL
 from verify.core.verdict import CheckError as CheckError, Verdict as Verdict
+from verify.flows.codegen import generate as generate, step_function as step_function
 from verify.flows.coupled import (
     coupled_flow as coupled_flow,
     fixed_feature_flow as fixed_feature_flow,

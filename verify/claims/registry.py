@@ -4,7 +4,7 @@ A check takes a :class:`Context` (profile and seed) and returns a :class:`verify
 A claim passes only when its derivation is certified, its numeric comparison is within tolerance
 and its negative controls are rejected by the same check.
 
->>> sorted(REGISTRY, key=lambda c: int(c[1:]))
+>>> list(REGISTRY)[:10]
 ['T1', 'T2', 'T3', 'T4', 'T5', 'T6', 'T7', 'T8', 'T9', 'T10']
 >>> REGISTRY["T10"].profiles      # run by default in the full profile only; --claims T10 runs it in any
 ('full',)
@@ -21,6 +21,9 @@ PROFILES = ("quick", "full")
 
 @dataclass(frozen=True)
 class Context:
+    """What a check is run with: the ``profile`` ("quick" or "full"), the ``seed``, the ``device`` of the PyTorch
+    experiments and whether it may show ``progress``; :meth:`rng` gives independent generators, :meth:`pick` sizes."""
+
     profile: str = "quick"
     seed: int = 0
     #: where the real-architecture experiments run ("cpu", "cuda" or "auto"); numerics elsewhere are NumPy
@@ -38,6 +41,10 @@ class Context:
 
 @dataclass(frozen=True)
 class Claim:
+    """A claim of docs/theory.md: its ``id`` ("T3"), ``title``, ``statement``, ``assumptions``, the ``check`` that
+    judges it (a :class:`Context` → :class:`~verify.core.verdict.Verdict`), and the ``profiles`` that run it by
+    default."""
+
     id: str
     title: str
     statement: str
@@ -51,6 +58,8 @@ REGISTRY: dict[str, Claim] = {}
 
 
 def register(claim: Claim) -> Claim:
+    """Add ``claim`` to :data:`REGISTRY` under its id and return it; ValueError when a claim with that id is already
+    registered (one id, one claim)."""
     if claim.id in REGISTRY:
         raise ValueError(f"claim {claim.id} is already registered")
     REGISTRY[claim.id] = claim
@@ -58,6 +67,7 @@ def register(claim: Claim) -> Claim:
 
 
 def get(claim_id: str) -> Claim:
+    """The registered claim with id ``claim_id``; ValueError listing the known ids when there is none."""
     try:
         return REGISTRY[claim_id]
     except KeyError:

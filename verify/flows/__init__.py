@@ -13,6 +13,7 @@ from verify.flows.codegen import (
     chain_order as chain_order,
     generate as generate,
     numba_available as numba_available,
+    step_function as step_function,
 )
 from verify.flows.continuation import (
     ESCAPE_STEP as ESCAPE_STEP,
@@ -29,6 +30,15 @@ from verify.flows.coupled import (
     fixed_feature_flow as fixed_feature_flow,
     integrate_coupled_flow as integrate_coupled_flow,
     smallest_hessian_eigenvalue as smallest_hessian_eigenvalue,
+)
+from verify.flows.extensions import (
+    bias_law_spectrum as bias_law_spectrum,
+    bias_rhs as bias_rhs,
+    centring as centring,
+    flow_steady_state as flow_steady_state,
+    penalty_law_spectrum as penalty_law_spectrum,
+    penalty_level as penalty_level,
+    penalty_rhs as penalty_rhs,
 )
 from verify.flows.feature_flow import (
     FeatureSteadyState as FeatureSteadyState,

@@ -244,6 +244,8 @@ def generate(expr: sp.Basic, args: Sequence[sp.Basic], backend: str = "numpy") -
 
 
 def numba_available() -> bool:
+    """Whether Numba is installed (the optional ``numba`` extra): the "auto" backend then compiles the generated
+    code."""
     return importlib.util.find_spec("numba") is not None
 
 
@@ -251,3 +253,32 @@ def _jit(function: Callable) -> Callable:
     import numba  # optional extra (availability checked by generate)
 
     return numba.njit(cache=False)(function)
+
+
+def step_function(step, args: Sequence[sp.Basic], *, side: str = "rhs", substitute=None,
+                  backend: str = "numpy") -> Callable:
+    """Numeric code for one side of a certified derivation step (``theory.certify.Step``): :func:`generate` applied to
+    ``step.rhs`` (or ``step.lhs``) after ``substitute`` (symbols of earlier steps → their formulas, e.g. S → YᵀY).
+
+    Refuses a step whose certificate did not pass: code is generated only from certified expressions.
+
+    >>> import numpy as np, theory
+    >>> from theory import notation as nt
+    >>> drive = theory.derive_kernel_ode(theory.losses.squared(1)).step("drive operator")
+    >>> D = step_function(drive, (nt.K, nt.Y, nt.lam))
+    >>> D(np.zeros((2, 2)), np.array([[1.0, 0.0]]), 1.0)
+    array([[1., 0.],
+           [0., 0.]])
+    """
+    if side not in ("rhs", "lhs"):
+        raise ValueError(f"side must be 'rhs' or 'lhs', got {side!r}")
+    certificate = getattr(step, "certificate", None)
+    if certificate is None or not hasattr(step, side):
+        raise TypeError(f"step must be a theory.certify.Step, got {type(step).__name__}")
+    if not step.holds:
+        raise ValueError(f"step {step.claim}·{step.name} is not certified ({certificate.summary()}): "
+                         "no code is generated from it")
+    expr = getattr(step, side)
+    if substitute:
+        expr = expr.xreplace(dict(substitute))
+    return generate(expr, args, backend=backend)

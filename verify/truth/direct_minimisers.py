@@ -175,6 +175,112 @@ def minimise_full_objective(Y, lam, mu, *, width: int | None = None, seed: int =
     return (K + K.T) / 2
 
 
+def minimise_bias_objective(Y, lam, mu, *, width: int | None = None, seed: int = 0) -> np.ndarray:
+    """K = ΦᵀΦ at a minimiser of L(W, b, Φ) = ½‖WΦ + b1ᵀ − Y‖² + (λ/2)‖W‖² + (μ/2)‖Φ‖² (a readout with an
+    unpenalised bias b, C × 1) over W, b and Φ (m × n, m = ``width``, default n), by L-BFGS-B.
+
+    Gradients (by hand): R = WΦ + b1ᵀ − Y, ∂L/∂W = RΦᵀ + λW, ∂L/∂b = R1, ∂L/∂Φ = WᵀR + μΦ. Certified as a
+    stationary point and, for m ≥ n, by the K-gradient of the problem with W and b eliminated being ⪰ 0:
+    with H = I − 11ᵀ/n and M = (HKH + λI)⁻¹, 𝒢 = −(λ/2)·HMHSHMH + (μ/2)·I (the objective is convex in K).
+    """
+    Y = v.labels("Y", Y)
+    lam, mu = v.positive("lam", lam), v.positive("mu", mu)
+    C, n = Y.shape
+    m = n if width is None else _integer("width", width, 1, None)
+    rng = np.random.default_rng(_integer("seed", seed, 0, None))
+    scale = np.sqrt(lam * np.linalg.norm(Y, 2) ** 2 / mu) + lam
+    x0 = np.concatenate([rng.standard_normal(C * m) * np.sqrt(mu / lam * scale / m), rng.standard_normal(C),
+                         rng.standard_normal(m * n) * np.sqrt(scale / m)])
+
+    def split(x):
+        return x[:C * m].reshape(C, m), x[C * m:C * m + C].reshape(C, 1), x[C * m + C:].reshape(m, n)
+
+    def fun(x):
+        W, b, Phi = split(x)
+        R = W @ Phi + b - Y
+        value = 0.5 * np.sum(R**2) + lam / 2 * np.sum(W**2) + mu / 2 * np.sum(Phi**2)
+        return value, np.concatenate([(R @ Phi.T + lam * W).ravel(), R.sum(axis=1), (W.T @ R + mu * Phi).ravel()])
+
+    def change(x, ref):  # ‖a‖² − ‖a₁‖² = ⟨a − a₁, a + a₁⟩ for each term
+        (W, b, Phi), (W1, b1, Phi1) = split(x), split(ref)
+        R, R1 = W @ Phi + b - Y, W1 @ Phi1 + b1 - Y
+        dR = (W - W1) @ Phi + W1 @ (Phi - Phi1) + (b - b1)
+        return (0.5 * np.sum(dR * (R + R1)) + lam / 2 * np.sum((W - W1) * (W + W1))
+                + mu / 2 * np.sum((Phi - Phi1) * (Phi + Phi1)))
+
+    def parts(x):
+        W, b, Phi = split(x)
+        R = W @ Phi + b - Y
+        return np.hypot(np.linalg.norm(R @ Phi.T), np.linalg.norm(W.T @ R)), np.hypot(
+            lam * np.linalg.norm(W), mu * np.linalg.norm(Phi))
+
+    x = _run(fun, change, x0, parts, mu * np.sqrt(scale), "L(W, b, Φ)")
+    Phi = split(x)[2]
+    K = Phi.T @ Phi
+    H = np.eye(n) - np.full((n, n), 1.0 / n)
+
+    def gradient_K(K):
+        Z = np.linalg.solve(H @ K @ H + lam * np.eye(n), H @ Y.T)
+        return -lam / 2 * H @ Z @ Z.T @ H + mu / 2 * np.eye(n)
+
+    _certify(gradient_K, K, m >= n, mu / 2, "L(W, b, Φ)")
+    return (K + K.T) / 2
+
+
+def minimise_penalised_objective(Y, lam, mu, nu, *, width: int | None = None, seed: int = 0) -> np.ndarray:
+    """K = ΦᵀΦ at a minimiser of L(W, Φ) = ½‖WΦ − Y‖² + (λ/2)‖W‖² + (μ/2)‖Φ‖² + (ν/4)‖ΦᵀΦ‖² over W and Φ
+    (m × n, m = ``width``, default n), by L-BFGS-B.
+
+    Gradients (by hand): R = WΦ − Y, ∂L/∂W = RΦᵀ + λW, ∂L/∂Φ = WᵀR + μΦ + νΦ(ΦᵀΦ). Certified as a stationary
+    point and, for m ≥ n, by the K-gradient with W eliminated being ⪰ 0: M = (K + λI)⁻¹,
+    𝒢 = −(λ/2)·MSM + (μ/2)·I + (ν/2)·K (the objective is convex in K).
+    """
+    Y = v.labels("Y", Y)
+    lam, mu, nu = v.positive("lam", lam), v.positive("mu", mu), v.positive("nu", nu)
+    C, n = Y.shape
+    m = n if width is None else _integer("width", width, 1, None)
+    rng = np.random.default_rng(_integer("seed", seed, 0, None))
+    scale = np.sqrt(lam * np.linalg.norm(Y, 2) ** 2 / mu) + lam
+    x0 = np.concatenate([rng.standard_normal(C * m) * np.sqrt(mu / lam * scale / m),
+                         rng.standard_normal(m * n) * np.sqrt(scale / m)])
+
+    def split(x):
+        return x[:C * m].reshape(C, m), x[C * m:].reshape(m, n)
+
+    def fun(x):
+        W, Phi = split(x)
+        R = W @ Phi - Y
+        K = Phi.T @ Phi
+        value = 0.5 * np.sum(R**2) + lam / 2 * np.sum(W**2) + mu / 2 * np.sum(Phi**2) + nu / 4 * np.sum(K**2)
+        return value, np.concatenate([(R @ Phi.T + lam * W).ravel(), (W.T @ R + mu * Phi + nu * Phi @ K).ravel()])
+
+    def change(x, ref):
+        (W, Phi), (W1, Phi1) = split(x), split(ref)
+        R, R1 = W @ Phi - Y, W1 @ Phi1 - Y
+        dR = (W - W1) @ Phi + W1 @ (Phi - Phi1)
+        K, K1 = Phi.T @ Phi, Phi1.T @ Phi1
+        dK = _difference_of_grams(Phi, Phi1)
+        return (0.5 * np.sum(dR * (R + R1)) + lam / 2 * np.sum((W - W1) * (W + W1))
+                + mu / 2 * np.sum((Phi - Phi1) * (Phi + Phi1)) + nu / 4 * np.sum(dK * (K + K1)))
+
+    def parts(x):
+        W, Phi = split(x)
+        R = W @ Phi - Y
+        return np.hypot(np.linalg.norm(R @ Phi.T), np.linalg.norm(W.T @ R)), np.hypot(
+            lam * np.linalg.norm(W), np.linalg.norm(mu * Phi + nu * Phi @ (Phi.T @ Phi)))
+
+    x = _run(fun, change, x0, parts, mu * np.sqrt(scale), "L(W, Φ) + (ν/4)‖K‖²")
+    Phi = split(x)[1]
+    K = Phi.T @ Phi
+
+    def gradient_K(K):
+        Z = np.linalg.solve(K + lam * np.eye(n), Y.T)
+        return -lam / 2 * Z @ Z.T + mu / 2 * np.eye(n) + nu / 2 * K
+
+    _certify(gradient_K, K, m >= n, mu / 2, "L(W, Φ) + (ν/4)‖K‖²")
+    return (K + K.T) / 2
+
+
 # ----------------------------------------------------------------------------------------------
 # the self-supervised energy
 

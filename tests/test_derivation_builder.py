@@ -1,0 +1,180 @@
+"""The public derivation API (theory.DerivationBuilder): each certifying method certifies true steps and rejects
+wrong ones, steps are reused from other derivations, code is generated from certified steps only, and a registered
+derivation is shown by ``kflow derive``."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import theory
+import verify
+from theory import notation as nt
+from theory.certify import evaluate, exact_directional_derivative, lifted_derivative, standard_instance
+from theory.derivation_builder import DerivationBuilder, register_derivation
+from verify.campaign.cli import main
+
+R = (nt.K + nt.lam * nt.I_n).I
+OBJECTIVE = nt.lam / 2 * sp.Trace(nt.Y * (nt.Phi.T * nt.Phi + nt.lam * nt.I_n).I * nt.Y.T) \
+    + nt.mu / 2 * sp.Trace(nt.Phi.T * nt.Phi)
+DRIVE = nt.lam * R * nt.S * R
+GRADIENT = nt.Phi * (nt.mu * nt.I_n - DRIVE)       # ∇_Φ of the reduced objective (T2's feature flow, negated)
+dL = sp.MatrixSymbol("dL/dPhi", nt.m, nt.n)
+E = sp.MatrixSymbol("E", nt.n, nt.n)
+
+
+def _builder():
+    return DerivationBuilder("X9", "test derivation")
+
+
+def test_identity_certifies_a_true_step_and_rejects_a_false_one():
+    b = _builder()
+    assert b.identity("resolvent", "KR + λR = I", nt.K * R + nt.lam * R, nt.I_n).certificate.passed
+    assert not b.identity("wrong", "KR = I", nt.K * R, nt.I_n).certificate.passed
+
+
+@pytest.mark.parametrize("wrong", [
+    nt.Phi * (nt.mu * nt.I_n - 2 * DRIVE),            # a factor 2 on the drive
+    nt.Phi * (nt.mu / 2 * nt.I_n - DRIVE),            # half the decay
+    nt.Phi * (nt.mu * nt.I_n - nt.lam * R * nt.S),    # one resolvent dropped
+    nt.Phi * (DRIVE - nt.mu * nt.I_n),                # the sign
+])
+def test_gradient_is_checked_against_the_exact_derivative_of_the_objective(wrong):
+    """T2's feature gradient of L*(Φ) passes; each wrong version fails the same check."""
+    b = _builder()
+    step = b.gradient("feature gradient", "∇_Φ L*", dL, GRADIENT, objective=OBJECTIVE, variable=nt.Phi,
+                      substitute={nt.K: nt.Phi.T * nt.Phi, nt.S: nt.Y.T * nt.Y})
+    assert step.certificate.passed, step.certificate.detail
+    assert not step.recheck(rhs=wrong).passed
+
+
+def test_gradient_refuses_a_matrix_objective_and_a_non_matrix_variable():
+    with pytest.raises(ValueError, match="objective must be a scalar"):
+        _builder().gradient("g", "s", dL, GRADIENT, objective=nt.Phi, variable=nt.Phi)
+    with pytest.raises(TypeError, match="variable must be a sympy MatrixSymbol"):
+        _builder().gradient("g", "s", dL, GRADIENT, objective=OBJECTIVE, variable=nt.lam)
+
+
+def test_derivative_checks_a_jacobian_and_rejects_the_transposed_rule():
+    """d/dt (K + tE)⁻¹ = −R E R; the wrong order R R E is rejected (E symmetric, R E R ≠ R² E)."""
+    b = _builder()
+    step = b.derivative("inverse rule", "d(R) = −R E R", sp.Symbol("dR"), -R * E * R, function=R, variable=nt.K,
+                        direction=E)
+    assert step.certificate.passed
+    assert not step.recheck(rhs=-R * R * E).passed
+
+
+def test_the_exact_derivative_agrees_with_block_matrix_arithmetic():
+    """Two independent exact derivatives of the resolvent's drive: Q[t]/(t²) evaluation and the block lift."""
+    import random
+
+    values = standard_instance(random.Random(3), {nt.n: 3, nt.m: 2, nt.C: 2})
+    A = sp.Matrix(3, 3, lambda i, j: sp.Rational(i + 2 * j + 1, 3))
+    values[E] = sp.ImmutableMatrix(A + A.T)
+    exact = exact_directional_derivative(DRIVE, values, nt.K, values[E])
+    assert exact == lifted_derivative(DRIVE, values, nt.K, E)
+    assert exact != lifted_derivative(2 * DRIVE, values, nt.K, E)
+
+
+def test_first_order_evaluation_keeps_value_and_slope_exact():
+    import random
+
+    values = standard_instance(random.Random(1), {nt.n: 3, nt.m: 3, nt.C: 1})
+    t = sp.Symbol("t")
+    moved = dict(values)
+    moved[nt.K] = sp.ImmutableMatrix(values[nt.K] + t * sp.eye(3))
+    truncated = evaluate(sp.Trace(R * R * nt.S), moved, first_order_in=t)
+    full = evaluate(sp.Trace(R * R * nt.S), moved)
+    assert sp.simplify(truncated.subs(t, 0) - full.subs(t, 0)) == 0
+    assert sp.simplify(sp.diff(truncated, t).subs(t, 0) - sp.diff(full, t).subs(t, 0)) == 0
+
+
+def test_rank_with_an_expression_lhs_also_checks_the_identity():
+    b = _builder()
+    sizes = ({nt.n: 5, nt.m: 4, nt.C: 2},)
+    G = -nt.lam * nt.Y * R
+    step = b.rank("drive", "D = GᵀG/λ has rank ≤ C", G.T * G / nt.lam, DRIVE, bound=lambda v: v[nt.C], sizes=sizes)
+    assert step.certificate.passed
+    assert not step.recheck(rhs=2 * DRIVE).passed                                       # scale: the identity
+    assert not step.recheck(rhs=DRIVE + nt.K).passed                                    # rank and identity
+
+
+def test_symbolic_and_definition_steps():
+    b = _builder()
+    assert b.symbolic("square", "(a + 1)² − a² = 2a + 1", (nt.lam + 1) ** 2 - nt.lam**2, 2 * nt.lam + 1).certificate.passed
+    assert not b.symbolic("bad", "(a + 1)² − a² = 2a", (nt.lam + 1) ** 2 - nt.lam**2, 2 * nt.lam).certificate.passed
+    definition = b.define("model", "the setting", sp.Symbol("L"), OBJECTIVE)
+    assert definition.is_definition
+
+
+def test_steps_are_reused_with_their_certificates_and_names_stay_unique():
+    b = _builder()
+    (push,) = b.reuse(theory.derive_readout(theory.losses.squared(2)), "push-through")
+    assert push.claim == "T1" and push.holds
+    with pytest.raises(ValueError, match="already has a step named"):
+        b.reuse(theory.derive_readout(theory.losses.squared(2)), "push-through")
+    with pytest.raises(ValueError, match="already has a step named"):
+        b.identity("push-through", "again", nt.K, nt.K)
+    with pytest.raises(TypeError, match="theory.Derivation"):
+        b.reuse("T1")
+
+
+def test_a_derivation_of_definitions_alone_is_not_certified_and_an_empty_one_is_refused():
+    b = _builder()
+    with pytest.raises(ValueError, match="at least one step"):
+        b.build()
+    b.define("model", "only a definition", sp.Symbol("L"), OBJECTIVE)
+    assert not b.build().certified
+
+
+def test_results_are_named_and_code_is_generated_from_certified_steps_only():
+    b = _builder()
+    good = b.gradient("feature gradient", "∇_Φ L*", dL, GRADIENT, objective=OBJECTIVE, variable=nt.Phi,
+                      substitute={nt.K: nt.Phi.T * nt.Phi, nt.S: nt.Y.T * nt.Y})
+    bad = b.identity("wrong", "KR = I", nt.K * R, nt.I_n)
+    derivation = b.build(gradient=GRADIENT)
+    assert derivation.gradient == GRADIENT and not derivation.certified
+    with pytest.raises(AttributeError, match="results are"):
+        derivation.nothing
+    code = verify.step_function(good, (nt.Phi, nt.Y, nt.lam, nt.mu),
+                                substitute={nt.K: nt.Phi.T * nt.Phi, nt.S: nt.Y.T * nt.Y})
+    rng = np.random.default_rng(0)
+    Phi, Y = rng.standard_normal((3, 5)), rng.standard_normal((2, 5))
+    K = Phi.T @ Phi
+    Rn = np.linalg.inv(K + 0.3 * np.eye(5))
+    assert np.allclose(code(Phi, Y, 0.3, 0.1), Phi @ (0.1 * np.eye(5) - 0.3 * Rn @ Y.T @ Y @ Rn), rtol=1e-12)
+    with pytest.raises(ValueError, match="not certified"):
+        verify.step_function(bad, (nt.K, nt.lam))
+
+
+def test_bad_ids_are_refused():
+    with pytest.raises(ValueError, match="claim must be"):
+        DerivationBuilder("has space")
+    with pytest.raises(ValueError, match="already registered"):
+        register_derivation("T2", "again", lambda C=2: None)
+    with pytest.raises(TypeError, match="build must be"):
+        register_derivation("X77", "no function", "not callable")
+
+
+def test_a_registered_derivation_is_shown_by_kflow_derive(capsys, monkeypatch):
+    monkeypatch.setitem(theory.DERIVATIONS, "X8", ("a test derivation", lambda C=2: _one_step("X8")))
+    assert main(["derive", "X8", "--format", "md"]) == 0
+    out = capsys.readouterr().out
+    assert "X8" in out and "resolvent" in out and "certified" in out
+
+
+def test_a_registered_failing_derivation_exits_1(capsys, monkeypatch):
+    def failing(C=2):
+        b = DerivationBuilder("X7")
+        b.identity("wrong", "KR = I", nt.K * R, nt.I_n)
+        return b.build()
+
+    monkeypatch.setitem(theory.DERIVATIONS, "X7", ("fails", failing))
+    assert main(["derive", "X7"]) == 1
+    assert "FAILED" in capsys.readouterr().out
+
+
+def _one_step(claim):
+    b = DerivationBuilder(claim)
+    b.identity("resolvent", "KR + λR = I", nt.K * R + nt.lam * R, nt.I_n)
+    return b.build()
