@@ -215,6 +215,13 @@ def entrywise_truth(loss: Loss, which: str):
 
 
 class GradientDerivation(Derivation):
+    """The certified output gradient G = ∂ℓ/∂F of one loss and the chain rule through F = WΦ (built by
+    :func:`derive_gradients`).
+
+    Its steps derive g(f, y) = ∇_f ℓ by scalar differentiation (checked against 120-digit central differences of ℓ)
+    and the matrix forms ``readout_gradient`` ∂L/∂W = GΦᵀ + λW and ``feature_gradient`` ∂L/∂Φ = WᵀG + μΦ (checked
+    against entrywise derivatives of L); ``loss`` is the loss it was derived for."""
+
     claim = "T1"
 
     def __init__(self, loss: Loss, seed: int = 0):

@@ -65,6 +65,13 @@ def matrix_function_of_K(expr, variable=nt.kappa):
 
 
 class ReadoutElimination(Derivation):
+    """T1 for one loss whose gradient is affine in f, ∇_f ℓ = c·f + d·y (built by :func:`derive_readout`).
+
+    The steps solve ∂L/∂W = 0 for the readout and substitute it back: ``W_star`` = Y(K + λI)⁻¹Φᵀ, ``F_star`` = W*Φ,
+    ``G_star`` = −λY(K + λI)⁻¹ and ``reduced_objective`` min_W L (squared loss: (λ/2)tr(Y(K + λI)⁻¹Yᵀ) + (μ/2)tr K);
+    ``c`` and ``d`` are the coefficients of the affine gradient. A loss with a non-affine gradient raises
+    :class:`ReadoutNotEliminable`."""
+
     claim = "T1"
 
     def __init__(self, loss: Loss, seed: int = 0):

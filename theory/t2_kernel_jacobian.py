@@ -103,6 +103,13 @@ def _along(expr, values, direction):
 
 
 class KernelJacobian(Derivation):
+    """T2 continued for the squared loss with C outputs (built by :func:`derive_kernel_jacobian`).
+
+    The kernel ODE's steps (``ode``), then the Jacobian of its right-hand side F: ``directional`` J[E] = d/dt F(K +
+    tE) at t = 0 (checked by exact arithmetic in Q[ε]/(ε²)), ``jacobian`` its factored form −2μE + λ(XẐᵀ + ẐXᵀ),
+    ``shifted_candidate`` δ(X) and ``reduced_operator`` the n × C equation that solves (σ − J)δ = F, and ``gradient``
+    (μI − D)/2, the gradient of the convex objective the flow descends."""
+
     claim = "T2"
 
     def __init__(self, C: int, seed: int = 0):

@@ -65,6 +65,12 @@ def _curves(seed: int) -> list:
 
 
 class KernelODE(Derivation):
+    """T2 for one loss: the kernel ODE at the optimal readout, each step certified (:func:`derive_kernel_ode`).
+
+    From the feature flow Φ̇ = −∂L/∂Φ at W*, the steps read off Φ̇ = Φ(D − μI) and derive dK/dt = K·D + D·K − 2μK
+    with ``drive`` D = G*ᵀG*/λ = λ(K + λI)⁻¹S(K + λI)⁻¹ (squared loss). ``rhs_structured`` is the right-hand side in
+    terms of D, ``rhs`` the same with D substituted, ``loss`` the loss."""
+
     claim = "T2"
 
     def __init__(self, loss: Loss, seed: int = 0):

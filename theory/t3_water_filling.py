@@ -73,6 +73,13 @@ def _above(power):
 
 
 class WaterFillingLaw(Derivation):
+    """T3: the water-filling law of the kernel flow, mode by mode (built by :func:`derive_water_filling`).
+
+    For K commuting with S each eigenvalue obeys ``mode_rhs`` dκ/dt = f(κ); its ``fixed_points`` are 0 and
+    ``kappa_star`` κ* = √(λs/μ) − λ, with ``slopes`` f'(0) and f'(κ*); ``threshold`` is the condition s > λμ under
+    which the empty mode is unstable, ``stable_value`` the law κ∞ = (√(λs/μ) − λ)₊ and ``time_to_reach`` the
+    closed-form time t(κ) along a mode."""
+
     claim = "T3"
 
     def __init__(self, loss: Loss, seed: int = 0):

@@ -34,6 +34,8 @@ from theory.certify import (
 
 
 def symmetric_unknown(n: int) -> sp.Matrix:
+    """The general symmetric n × n matrix of unknowns: entry (i, j) is the symbol ``a_i_j`` with i ≤ j, so A = Aᵀ by
+    construction (the unknown A of K·A + A·K = 0 that :func:`solve_anticommutator` solves for)."""
     return sp.Matrix(n, n, lambda i, j: sp.Symbol(f"a_{min(i, j)}_{max(i, j)}"))
 
 
@@ -46,6 +48,8 @@ def solve_anticommutator(K: sp.Matrix) -> sp.Matrix:
 
 
 def psd_rational(rng: random.Random, n: int, rank: int) -> sp.Matrix:
+    """An exact positive semidefinite n × n rational matrix K = BᵀB, with B a ``rank`` × n matrix of random rationals
+    from ``rng``: rank K ≤ ``rank``, with equality for all but a measure-zero set of draws."""
     B = rational_matrix(rng, rank, n)
     return sp.Matrix(B.T * B)
 
@@ -82,6 +86,13 @@ def _kernel_vectors(rng: random.Random):
 
 
 class RankLemma(Derivation):
+    """T4: every steady state of the kernel ODE has range K ⊆ ker(D − μI), hence rank K ≤ rank D ≤ C (built by
+    :func:`derive_rank_lemma`).
+
+    The steps write K·A + A·K = 0 entrywise in K's eigenbasis, solve it exactly for a symmetric unknown A on explicit
+    positive semidefinite K of several ranks (every solution has A·K = 0), and show with an indefinite K that the
+    hypothesis K ⪰ 0 is needed."""
+
     claim = "T4"
 
     def __init__(self, seed: int = 0):

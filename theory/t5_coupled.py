@@ -92,6 +92,13 @@ def entrywise_U_gradient(loss: Loss, v: dict) -> sp.Matrix:
 
 
 class CoupledStationarity(Derivation):
+    """T5 for one loss: stationary points of the coupled feature–readout flow (built by :func:`derive_coupled`).
+
+    ``Phi_dot`` = −WᵀG − μΦ and ``W_dot`` = −GΦᵀ − λW are the two flows (from ``readout_gradient`` and
+    ``feature_gradient``); at a stationary point ``Phi_stationary`` = −WᵀG/μ, ``W_stationary`` = −GΦᵀ/λ and
+    ``K_stationary`` = GᵀWWᵀG/μ², so rank K ≤ rank G ≤ C. ``gradient_sum`` is Σ_c ∂ℓ/∂f_c and ``zero_column_sums``
+    whether it vanishes (softmax cross-entropy), which gives ``rank_bound`` "C - 1" instead of "C"."""
+
     claim = "T5"
 
     def __init__(self, loss: Loss, seed: int = 0):

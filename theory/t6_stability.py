@@ -33,6 +33,12 @@ kappa_i, kappa_j, s_i, s_j = sp.symbols("kappa_i kappa_j s_i s_j", nonnegative=T
 
 
 class CommutingLinearisation(Derivation):
+    """T6: the linearisation of the kernel ODE at commuting steady states (built by :func:`derive_linearisation`).
+
+    Perturbing K = diag(κ) + εE, the steps derive the rate of each entry of E: ``pair_rate`` ρ_ij for i ≠ j (in terms
+    of κ_i, κ_j, s_i, s_j) and ``diagonal_rate`` ρ_ii = f'(κ_i) (T3's mode slope). ``water_filled_rates`` are the
+    rates at the water-filled state, all negative (it is stable); an empty fillable mode has ρ_ii = f'(0) > 0."""
+
     claim = "T6"
 
     def __init__(self, loss: Loss):

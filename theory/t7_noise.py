@@ -95,6 +95,12 @@ def noise_instance(rng: random.Random, dims, zero_sums: bool = False) -> dict:
 
 
 class NoiseStructure(Derivation):
+    """T7: the second moment of the SGD gradient noise (built by :func:`derive_noise`).
+
+    Minibatches of b of n samples give sampling weights with covariance κ(I − 11ᵀ/n): ``kappa_without_replacement`` κ
+    = n(n − b)/(b(n − 1)) and ``kappa_with_replacement`` κ = n/b. Then ``feature_second_moment`` E[ξξᵀ] =
+    ``second_moment_scale``·WᵀGGᵀW with scale κ(1 − 1/n), of rank ≤ C at any width."""
+
     claim = "T7"
 
     def __init__(self, seed: int = 0):

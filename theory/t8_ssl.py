@@ -66,6 +66,11 @@ Delta = sp.MatrixSymbol("Delta", nt.n, nt.n)
 
 
 def directional_instances(rng: random.Random) -> list:
+    """Exact instances for checking the energy gradient by directional derivatives: [(label, values)] for n = 2 and
+    3.
+
+    Each ``values`` binds K = BᵀB (positive semidefinite), a symmetric direction Δ = D + Dᵀ, a weighted graph
+    Laplacian L (:func:`rational_laplacian`) and positive rationals μ, β, ε, all drawn from ``rng``."""
     out = []
     for n in (2, 3):
         B = rational_matrix(rng, n, n)
@@ -95,6 +100,13 @@ def _fillable_parameters(rng: random.Random) -> list[dict]:
 
 
 class SSLFilter(Derivation):
+    """T8: the self-supervised Laplacian flow and its spectral filter law (built by :func:`derive_ssl_filter`).
+
+    ``energy`` E(K) = tr(LK) + μ tr K − β log det(K + εI), its ``gradient`` ∇E = L + μI − β(K + εI)⁻¹, and ``rhs``
+    dK/dt = −(K∇E + ∇E K). For K commuting with L each mode obeys ``mode_rhs`` dκ/dt = g(κ), with ``fixed_points`` 0
+    and ``kappa_star`` β/(ℓ + μ) − ε, their ``slopes``, the ``threshold`` β > ε(ℓ + μ), and ``steady_value`` κ∞(ℓ) =
+    (β/(ℓ + μ) − ε)₊."""
+
     claim = "T8"
 
     def __init__(self, seed: int = 0):

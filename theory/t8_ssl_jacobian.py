@@ -54,6 +54,12 @@ def energy_second_derivative(values) -> sp.Expr:
 
 
 class SSLJacobian(Derivation):
+    """T8 continued: the SSL flow's resolvent form and Jacobian (built by :func:`derive_ssl_jacobian`).
+
+    The filter law's steps (``law``), then ``resolvent_rhs`` F(K) = −(KA + AK) + 2β(I − εR) with A = L + μI and R =
+    (K + εI)⁻¹, ``directional`` J[Δ] = d/dt F(K + tΔ) at t = 0 (checked by exact arithmetic in Q[ε]/(ε²)),
+    ``jacobian`` its factored form, and the convexity of the energy the flow descends."""
+
     claim = "T8"
 
     def __init__(self, seed: int = 0):

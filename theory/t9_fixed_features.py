@@ -132,6 +132,16 @@ def matrix_function(function: sp.Expr, variable: sp.Symbol, X, identity):
 
 
 class FixedFeatureCompression(Derivation):
+    """T9: fixed features Φ = UΨ with orthonormal rows reduce T2/T3 to p dimensions (built by
+    :func:`derive_fixed_features`).
+
+    With M = UᵀU, ``K`` = ΨᵀMΨ; ``resolvent`` (K + λI)⁻¹ = Ψᵀ(M + λI)⁻¹Ψ + (I − ΨᵀΨ)/λ and ``push_through`` (K +
+    λI)⁻¹Ψᵀ = Ψᵀ(M + λI)⁻¹ rewrite the resolvent in p dimensions, ``reduced_objective`` is min_W L as a function of M
+    (``reduced_at_K`` before the reduction, ``constant`` the part that does not depend on M), and ``flow`` the kernel
+    ODE for M with labels Ỹ = YΨᵀ, whose modes fill to ``kappa_star`` (T3). For held-out error: ``predictor``, the
+    degrees of freedom ``dof`` = tr M(M + λI)⁻¹, and per mode ``mode_weight``, ``mode_dof``, ``mode_bias`` and
+    ``mode_variance``. ``loss`` is the squared loss for C outputs."""
+
     claim = "T9"
 
     def __init__(self, C: int = 2, seed: int = 0):

@@ -41,6 +41,8 @@ FIGURES = "figures"
 
 
 def versions() -> dict:
+    """The versions a report records: {"python": version} and {package: version} for each of :data:`PACKAGES`, None
+    for a package that is not installed."""
     out = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
@@ -51,6 +53,8 @@ def versions() -> dict:
 
 
 def package_version() -> str:
+    """The installed version of kernel-flows (from the package metadata), or "unknown" when it is not installed (a
+    source checkout on ``sys.path``)."""
     try:
         return metadata.version("kernel-flows")
     except metadata.PackageNotFoundError:
@@ -61,6 +65,8 @@ def package_version() -> str:
 
 
 def utc_now() -> str:
+    """The current time in UTC as a report records it: ISO 8601 to the second with a Z suffix (e.g.
+    ``2026-12-01T09:30:00Z``)."""
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -93,6 +99,8 @@ def _cpu_model() -> str:
 
 
 def machine() -> dict:
+    """The machine a run ran on, as a report records it: {"platform", "machine", "cpu" (model name), "cpu_count",
+    "usable_cpus" (the CPUs this process may run on, when the OS tells), "python" (implementation and version)}."""
     try:
         usable = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -263,6 +271,11 @@ def _provenance_lines(data: dict) -> list[str]:
 
 
 def markdown(data: dict) -> str:
+    """``report.md``: the Markdown of a report's ``data`` (what ``report.json`` holds).
+
+    The headline, the provenance, a table of the claims (instances, worst error/tolerance with its kind, findings,
+    status), then per claim its statement, assumptions, status, time and details. A run still marked "running" says
+    so first. A claim whose details cannot be rendered gets a one-line note instead: the report is still written."""
     findings = data["counts"]["findings"]
     show_findings = any(c["findings"] and any(c["findings"].values()) for c in data["claims"])
     lines = ["# kernel-flows verification report", "",
@@ -397,6 +410,8 @@ def write_figures(out: Path, data: dict) -> None:
 
 
 def write_data(out: Path, data: dict) -> None:
+    """Write ``report.json`` (``data`` as indented UTF-8 JSON) and ``report.md`` (:func:`markdown`) into the folder
+    ``out``, each atomically (:func:`verify.core.files.write_atomically`): a reader never sees half a file."""
     write_atomically(out / "report.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     write_atomically(out / "report.md", markdown(data))
 

@@ -44,6 +44,12 @@ DEFAULT_TIME_LIMIT = 1800.0
 
 @dataclass(frozen=True)
 class ClaimResult:
+    """The outcome of running one claim: the claim, its :class:`~verify.core.verdict.Verdict`, the seconds it took,
+    its status and, for status "error", what went wrong.
+
+    ``status`` defaults to "pass" or "fail" from the verdict; any other value than those of :data:`STATUSES` raises
+    ValueError."""
+
     claim: Claim
     verdict: Verdict
     seconds: float
@@ -83,6 +89,8 @@ def parse_claims(text: str | None, profile: str = "quick") -> list[str]:
 
 
 def check_profile(profile: str) -> str:
+    """``profile`` itself when it names a profile of :data:`~verify.claims.registry.PROFILES` ("quick", "full");
+    ValueError naming the profiles otherwise."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; profiles are {', '.join(PROFILES)}")
     return profile
@@ -361,11 +369,15 @@ def findings_of(details) -> list[dict]:
 
 
 def status_counts(statuses) -> dict[str, int]:
+    """{status: count} over :data:`STATUSES` ("pass", "fail", "error"; 0 for a status that does not occur) for an
+    iterable of claim statuses."""
     counts = Counter(statuses)
     return {status: counts.get(status, 0) for status in STATUSES}
 
 
 def finding_counts(findings) -> dict[str, int]:
+    """{outcome: count} over :data:`~verify.core.findings.OUTCOMES` (0 for an outcome that does not occur) for
+    findings given as dicts with an "outcome" key (``Finding.to_dict``)."""
     counts = Counter(f["outcome"] for f in findings)
     return {outcome: counts.get(outcome, 0) for outcome in OUTCOMES}
 

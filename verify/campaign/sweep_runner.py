@@ -31,6 +31,9 @@ EXTRA = "sweep"
 
 
 def require_distributed():
+    """The ``distributed`` module of Dask, imported on first use (the sweep's optional dependency).
+
+    Raises ImportError naming the extra to install (``pip install 'kernel-flows[sweep]'``) when it is missing."""
     try:
         import distributed
     except ImportError as exc:  # the optional extra
@@ -73,6 +76,10 @@ def _plain(value):
 
 @dataclass(frozen=True)
 class SweepSummary:
+    """What :func:`run_sweep` did: ``cells`` in the spec, ``skipped`` (already in the store), ``done`` and ``failed``
+    in this run, the wall-clock ``seconds``, whether it was ``interrupted``, and the Dask ``dashboard`` address (""
+    when there is none)."""
+
     cells: int
     skipped: int
     done: int

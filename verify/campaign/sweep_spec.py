@@ -47,6 +47,10 @@ class Cell:
 
 @dataclass(frozen=True)
 class SweepSpec:
+    """A validated sweep specification (:func:`load_spec`, :func:`parse_spec`): the registered ``study``, the
+    ``seeds``, the ``grid`` {parameter: values}, the ``random`` parameters {parameter: distribution}, the ``metrics``
+    kept (None: all the study returns) and the ``source`` it was read from; :meth:`cells` expands it."""
+
     study: str
     seeds: tuple
     grid: dict

@@ -47,6 +47,10 @@ class Parameter:
 
 @dataclass(frozen=True)
 class SweepStudy:
+    """A study a sweep can run: its ``name``, a one-line ``description``, its ``parameters`` {name:
+    :class:`Parameter`}, the ``metrics`` it returns, and ``run(parameters, seed) -> {metric: number}`` (deterministic
+    for a seed, executed in a worker process)."""
+
     name: str
     description: str
     parameters: dict
@@ -66,6 +70,8 @@ STUDIES: dict[str, SweepStudy] = {}
 
 
 def register_study(study: SweepStudy) -> SweepStudy:
+    """Add ``study`` to :data:`STUDIES` under its name and return it (so that a claims file can register a study in
+    one line); ValueError when a study of that name is already registered."""
     if study.name in STUDIES:
         raise ValueError(f"study {study.name!r} is already registered")
     STUDIES[study.name] = study

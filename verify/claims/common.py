@@ -102,6 +102,9 @@ def combine(claim: str, seed: int, parts: dict[str, Verdict], *, derivation=None
 
 
 def error_ratio(v: Verdict) -> float:
+    """worst error / tolerance of a Verdict: how far a part is from failing (> 1: it fails).
+
+    inf when the worst error is not finite, or when the tolerance is 0 and the error is not; 0 when both are 0."""
     if not math.isfinite(v.worst_error):
         return math.inf
     return v.worst_error / v.tolerance if v.tolerance > 0 else (0.0 if v.worst_error == 0 else math.inf)

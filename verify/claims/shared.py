@@ -23,6 +23,9 @@ LOSSES = (
 
 
 def labels(rng, kind: str, n: int, C: int) -> np.ndarray:
+    """C × n labels of the ``kind`` a loss expects, drawn from ``rng``: "one-hot" (every class present,
+    :func:`~verify.truth.instances.one_hot_labels`), "signs" (a 1 × n row of ±1 for the logistic loss; ``C`` is not
+    used), anything else real Gaussian labels (:func:`~verify.truth.instances.real_labels`)."""
     if kind == "one-hot":
         return instances.one_hot_labels(rng, n, C)
     if kind == "signs":

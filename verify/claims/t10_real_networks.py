@@ -176,6 +176,12 @@ def network_runs(ctx: Context, data, mixture):
 
 
 def check(ctx: Context):
+    """The check of T10: the instruments are judged (collapse metrics on a simplex frame, exact Hessian-vector
+    products against the dense Hessian and second differences, Lanczos, GD tracking the coupled flow at first order),
+    each with a control that must fail; the trained networks (two-layer NumPy networks on digits or Gaussian
+    mixtures, and the PyTorch architectures when installed) answer their questions as findings in the details.
+
+    Returns the combined :class:`~verify.core.verdict.Verdict`."""
     data = load(ctx, ctx.pick(60, 300))
 
     def mixture(C):
@@ -247,6 +253,9 @@ def real_architectures(ctx: Context, details: dict) -> list[dict]:
 
 
 def figures(studies, curvature, data) -> list[dict]:
+    """The report's figures of T10 (figure specs, :mod:`verify.campaign.figures`): trace outside the top-C eigenspace
+    and NC1 over training at the smallest width, the last-layer kernel rank against width (when several widths ran),
+    and the top Hessian and gradient-noise eigenvalues of the ``curvature`` runs."""
     main = [s for s in studies if s["summary"]["data"] == data.name and s["summary"]["decay"] == 1.0
             and s["summary"]["training"] == "GD" and s["summary"]["loss"] == "squared"]
     smallest = min(s["summary"]["width"] for s in main)

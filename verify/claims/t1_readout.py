@@ -26,6 +26,9 @@ def compiled_readout(C: int):
 
 
 def cases(ctx: Context):
+    """The T1 instances (Φ, Y, λ, μ), drawn from ``ctx.rng(1)``: ``ctx.pick(6, 20)`` problems with n in [4, 30)
+    (quick) or [4, 100) (full), C ≤ min(n, 5), m in [n/3, 2n), one-hot and real labels in turn, λ log-uniform in
+    [0.01, 3] and μ log-uniform in [0.01, 1]."""
     rng = ctx.rng(1)
     for k in range(ctx.pick(6, 20)):
         n = int(rng.integers(4, ctx.pick(30, 100)))
@@ -54,6 +57,11 @@ def readout_errors(ctx: Context, readout=None, objective=None):
 
 
 def check(ctx: Context):
+    """The check of T1: the generated W*, G* = W*Φ − Y and min_W L against a least-squares solve and the objective at
+    its minimiser, on :func:`cases` (tolerance ``TOL.closed_form_vs_solver``).
+
+    Controls that must fail: the readout without the ridge term (YΦ⁺) and min_W L with (K + 2λI)⁻¹. Returns the
+    combined :class:`~verify.core.verdict.Verdict`, with the derivation of T1 (squared loss)."""
     w_err, g_err, l_err = readout_errors(ctx)
     parts = {"W* vs least squares": judge("T1", w_err, TOL.closed_form_vs_solver, ctx.seed),
              "G* vs W*Φ − Y at the least-squares W*": judge("T1", g_err, TOL.closed_form_vs_solver, ctx.seed),

@@ -10,6 +10,12 @@ from verify.truth.negative_controls import WRONG_KERNEL_ODES
 
 
 def check(ctx: Context):
+    """The check of T2: the generated right-hand side dK/dt = K·D + D·K − 2μK against finite differences of the
+    objective at the optimal readout (:func:`~verify.truth.finite_differences.check_kernel_ode`, ``ctx.pick(4, 12)``
+    instances).
+
+    Controls that must fail: every wrong ODE of ``WRONG_KERNEL_ODES``. Returns the combined
+    :class:`~verify.core.verdict.Verdict`, with the derivations for C = 1, 2, 3."""
     count = ctx.pick(4, 12)
     truth = check_kernel_ode(kernel_ode_rhs, seed=ctx.seed, count=count)
     controls = {name: check_kernel_ode(wrong, seed=ctx.seed, count=count) for name, wrong in WRONG_KERNEL_ODES.items()}

@@ -102,6 +102,12 @@ def no_cutoff_law(Y, lam, mu):
 
 
 def check(ctx: Context):
+    """The check of T3: steady states from generic non-commuting K(0) against the law κ∞ = (√(λs/μ) − λ)₊ (spectrum,
+    and the kernel V diag(κ∞) Vᵀ in the eigenvectors of S), the closed-form t(κ) against an integrated mode, and
+    direct minimisers of L*(K) and of L(W, Φ) (no flow, no derivation) against the law and the flow.
+
+    Controls that must fail: the law without its threshold, K∞ rotated off the eigenvectors of S, a minimiser at 2μ
+    against the law at μ, and μ = 0. Returns the combined :class:`~verify.core.verdict.Verdict`, with figures."""
     states = list(steady_states(ctx))
     spectrum, kernel = law_errors(states)
     # independent ground truth: the objective minimised directly (L-BFGS over K = BᵀB, no derivation, no flow)

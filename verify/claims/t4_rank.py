@@ -99,6 +99,11 @@ def measure(K0, Y, lam, mu, rng) -> dict:
 
 
 def check(ctx: Context):
+    """The check of T4: rank K∞ ≤ C (confirmed ranks) at the flow's steady states and at steady states found by
+    Newton (stable or not), range K∞ ⊆ ker(D − μI), and the rank #{s > λμ} of direct minimisers of L*(K).
+
+    Controls that must fail: μ = 0 (the flow keeps the rank of K(0)) and a count without the threshold λμ. Returns
+    the combined :class:`~verify.core.verdict.Verdict`, with the measured ranks and a figure."""
     excess, inclusion, ranks, newton, outside = [], [], [], [], []
     for K0, Y, lam, mu in kernel_flow_problems(ctx, salt=5):
         C = Y.shape[0]

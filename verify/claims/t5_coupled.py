@@ -25,6 +25,9 @@ from verify.truth.nuclear_norm import nuclear_norm_regression
 
 #: (name, loss constructor of C, label kind): the losses the claim is checked for
 def problems(ctx: Context, salt: int):
+    """The T5 instances, drawn from ``ctx.rng(salt)``: ``ctx.pick(2, 5)`` rounds over
+    :data:`~verify.claims.shared.LOSSES`, each yielding (loss name, loss, Y, m, λ, μ, rng) with C in [2, 5) (1 for
+    the logistic loss), n from C + 4, m in [n/2, n + 6) and λ, μ log-uniform in [0.05, 0.5]."""
     rng = ctx.rng(salt)
     for k in range(ctx.pick(2, 5)):
         for name, make, kind in LOSSES:
@@ -36,6 +39,13 @@ def problems(ctx: Context, salt: int):
 
 
 def check(ctx: Context):
+    """The check of T5: the coupled flow of W and Φ (and of the fixed-feature model Φ = UΨ) for every loss of
+    :func:`problems` ends at a stationary point (finite differences of L) with rank K ≤ C, or C − 1 for softmax
+    cross-entropy; for the squared loss its spectrum follows the water-filling law and WU the nuclear-norm
+    regression.
+
+    Controls that must fail: μ = 0, a perturbed stationary point, and the C − 1 bound for the squared loss. Returns
+    the combined :class:`~verify.core.verdict.Verdict`, with the measured ranks and network runs as details."""
     excess, stationarity, law, nuclear, measured = [], [], [], [], []
     for name, loss, Y, m, lam, mu, rng in problems(ctx, salt=11):
         C, n = Y.shape

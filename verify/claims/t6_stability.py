@@ -51,6 +51,11 @@ def rates_without_feedback(kappas, s, lam, mu) -> np.ndarray:
 
 
 def check(ctx: Context):
+    """The check of T6: at every commuting steady state, the classification by the eigenvalues of the full Jacobian
+    (water-filled stable, partially filled unstable) and those eigenvalues against the derived pair rates ρ_ij.
+
+    Controls that must fail: a partially filled state judged stable, and pair rates without the resolvent feedback.
+    Returns the combined :class:`~verify.core.verdict.Verdict`."""
     wrong_class, formula_errors, control_errors, tops = [], [], [], []
     for Y, lam, mu in problems(ctx):
         for state in commuting_steady_states(Y, lam, mu):

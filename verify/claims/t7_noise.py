@@ -41,6 +41,8 @@ WIDTHS = (16, 64, 256, 1024, 4096)
 
 
 def noise_problem(rng, name, C, n, m):
+    """One T7 instance for the loss named ``name`` in :data:`~verify.claims.shared.LOSSES`: (loss, Φ, W, Y) with Φ (m
+    × n) and W (C × m) standard normal from ``rng`` and labels of the loss's kind (the logistic loss has C = 1)."""
     make, kind = {nm: (mk, k) for nm, mk, k in LOSSES}[name]
     loss = make(1 if name == "logistic" else C)
     return loss, rng.standard_normal((m, n)), rng.standard_normal((loss.C, m)), labels(rng, kind, n, loss.C)
@@ -100,6 +102,12 @@ def _one_sided_increment(Phi, W, G, c):
 
 
 def check(ctx: Context):
+    """The check of T7: rank E[ξξᵀ] ≤ C (C − 1 for cross-entropy) and rank δK ≤ 2C for every loss, E[ξξᵀ] against
+    Monte Carlo of SGD and against every minibatch (network gradients, both sampling schemes), SGD noise confined to
+    range Wᵀ with its energy tr E[ξξᵀ], and the rank against width.
+
+    Controls that must fail: isotropic noise, a nonlinear readout, the other sampling scheme's formula and the kernel
+    increment without its transpose term. Returns the combined :class:`~verify.core.verdict.Verdict`, with a figure."""
     rng = ctx.rng(20)
     excess, increments, outside, measured = [], [], [], []
     for _ in range(ctx.pick(2, 6)):

@@ -74,6 +74,13 @@ def direct_minimum(L, mu, beta, eps, seed):
 
 
 def check(ctx: Context):
+    """The check of T8: on random graphs, the SSL flow's steady state against the filter (β/(ℓ + μ) − ε)₊ (spectrum
+    and kernel), direct minimisers of E(K) against the filter and the flow, the rank against the law's count, and the
+    spectral contrastive embedding against the top eigenvectors of D^-1/2 A D^-1/2.
+
+    Controls that must fail: a filter with μ counted twice, a minimiser at 2μ, the filter without its threshold, and
+    no log-det term. Returns the combined :class:`~verify.core.verdict.Verdict`, with supervised vs self-supervised
+    contrast and figures as details."""
     rng = ctx.rng(30)
     law_err, kernel_err, angles, ranks, wrong_law, measured = [], [], [], [], [], []
     direct_err, direct_cut_err, flow_vs_direct, cut_ranks, doubled_mu = [], [], [], [], []

@@ -78,6 +78,12 @@ def lowers_variance_finding(question: str, rows: list) -> dict:
 
 
 def check(ctx: Context):
+    """The check of T9: for whitened inputs, the flow of M = UᵀU against the water-filling law with Ỹ = YΨᵀ and
+    against the closed form the study uses, the coupled fixed-feature flow against ΨᵀM∞Ψ, push-through predictions,
+    the bias–variance identities, and df(K∞) ≤ C; the held-out question is answered by a finding.
+
+    Controls that must fail: non-orthonormal Ψ, the raw labels Y instead of Ỹ, μ = 0, and the variance with 1/(R −
+    1). Returns the combined :class:`~verify.core.verdict.Verdict`."""
     plan = design(ctx)
     data = load(plan["data"], n=plan["n"], seed=ctx.seed)
     grid = thresholds(data.X.shape[0], data.C)

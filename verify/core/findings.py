@@ -24,6 +24,11 @@ OUTCOMES = ("holds", "holds approximately", "does not hold")
 
 @dataclass(frozen=True)
 class Finding:
+    """The answer to an empirical question: the ``question``, its ``outcome`` (one of :data:`OUTCOMES`), what was
+    ``observed`` (the numbers) and the ``rule`` fixed in advance that turned them into the outcome.
+
+    An outcome outside :data:`OUTCOMES` raises ValueError."""
+
     question: str
     outcome: str
     observed: str

@@ -119,10 +119,14 @@ def confirmed_rank(M, rtol: float = TOL.rank_rtol) -> int:
 
 
 def to_symmetric_coordinates(K: np.ndarray) -> np.ndarray:
+    """The n(n + 1)/2 upper-triangular entries of a symmetric n × n matrix, row by row (``numpy.triu_indices``
+    order): the coordinates the Jacobians of the kernel ODE act on. Inverse: :func:`from_symmetric_coordinates`."""
     return K[np.triu_indices(K.shape[0])]
 
 
 def from_symmetric_coordinates(x: np.ndarray, n: int) -> np.ndarray:
+    """The symmetric n × n matrix whose upper-triangular entries (``numpy.triu_indices`` order) are ``x``: the
+    inverse of :func:`to_symmetric_coordinates`."""
     K = np.zeros((n, n), dtype=x.dtype)
     K[np.triu_indices(n)] = x
     return K + np.triu(K, 1).T

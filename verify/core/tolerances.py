@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Tolerances:
+    """The tolerance table: one relative float64 tolerance per kind of comparison, each field documented by its
+    comment (docs/conventions.md#tolerances). The project reads the single instance :data:`TOL`."""
+
     #: generated code against an independent NumPy evaluation of the same quantity
     generated_code: float = 1e-12
     #: a generated closed form against a numerical solver of the same problem (K + λI conditioned up to ~1e4)
@@ -76,4 +79,5 @@ class Tolerances:
     round_off: float = 1e-12
 
 
+#: the project's one tolerance table (docs/conventions.md#tolerances); every check reads its thresholds here
 TOL = Tolerances()

@@ -19,6 +19,9 @@ def _number(name: str, value) -> float:
 
 
 def positive(name: str, value) -> float:
+    """``value`` as a float when it is a finite real number > 0.
+
+    TypeError naming ``name`` for a bool or a non-real value; ValueError for 0, a negative number, NaN or inf."""
     x = _number(name, value)
     if not np.isfinite(x) or x <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
@@ -26,6 +29,9 @@ def positive(name: str, value) -> float:
 
 
 def nonnegative(name: str, value) -> float:
+    """``value`` as a float when it is a finite real number ≥ 0.
+
+    TypeError naming ``name`` for a bool or a non-real value; ValueError for a negative number, NaN or inf."""
     x = _number(name, value)
     if not np.isfinite(x) or x < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")

@@ -19,6 +19,12 @@ class CheckError(RuntimeError):
 
 @dataclass(frozen=True)
 class Verdict:
+    """The outcome of judging a claim on random instances: the ``claim`` id, whether it ``passed``, the number of
+    ``instances``, the ``worst_error`` and the ``tolerance`` it was held to, the ``seed``, a ``reason`` when it
+    failed, ``details`` for the report, and the ``measure`` the error is in.
+
+    True in a boolean context exactly when it passed."""
+
     claim: str
     passed: bool
     instances: int

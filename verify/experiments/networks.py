@@ -303,6 +303,10 @@ class TwoLayer(Model):
 
 
 def loss_functions(loss, C):
+    """The (total, gradient) callables of ``loss`` (:func:`verify.core.loss_numeric.numeric_loss`): Σ_i ℓ(f_i, y_i)
+    and G = ∂ℓ/∂F (C × n), for a readout with ``C`` rows.
+
+    TypeError when ``loss`` is not a :class:`theory.losses.Loss`; ValueError when its number of outputs is not ``C``."""
     if not hasattr(loss, "expr") or not hasattr(loss, "C"):
         raise TypeError(f"loss must be a theory.losses.Loss, got {type(loss).__name__}")
     if loss.C != C:

@@ -169,7 +169,7 @@ def factored_jacobian(K: np.ndarray, Y: np.ndarray, lam: float, mu: float) -> np
 
 
 def jacobian_unchecked(rhs, K: np.ndarray, *args) -> np.ndarray:
-    """Complex-step Jacobian in symmetric coordinates of any analytic matrix rhs(K, *args) (no validation)."""
+    """Complex-step Jacobian in symmetric coordinates of any analytic matrix ``rhs(K, *args)`` (no validation)."""
     n = K.shape[0]
     rows, cols = np.triu_indices(n)
     N = rows.size
@@ -187,7 +187,7 @@ def jacobian_unchecked(rhs, K: np.ndarray, *args) -> np.ndarray:
 
 
 def rightmost_jacobian_mode(rhs, K: np.ndarray, *args):
-    """(max Re eigenvalue, its eigenvector in symmetric coordinates) of the Jacobian of rhs(K, *args).
+    """(max Re eigenvalue, its eigenvector in symmetric coordinates) of the Jacobian of ``rhs(K, *args)``.
 
     Dense for n(n+1)/2 ≤ 1000, else ARPACK (``scipy.sparse.linalg.eigs``, which="LR") on complex-step
     Jacobian-vector products. Returns (+inf, None) when ARPACK does not converge (the caller must

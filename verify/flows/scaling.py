@@ -97,6 +97,11 @@ def attainable(tol: float, scaled: ScaledProblem) -> float:
 
 
 def check_resolvable(scaled: ScaledProblem, mu: float) -> None:
+    """Refuse a problem whose scaled decay μ̃ = λμ/‖Y‖₂² is below :data:`MIN_SCALED_DECAY` (for μ > 0): its filled
+    modes need ~1/μ̃ time units and K̃ + I is too ill-conditioned for the steady-state residual to converge in
+    float64.
+
+    Raises ValueError saying how large the steady state would be and what to change; returns None otherwise."""
     if mu > 0 and scaled.mu < MIN_SCALED_DECAY:  # (λμ/σ² may underflow to 0)
         raise ValueError(f"mu: λμ/‖Y‖₂² = {scaled.mu:.3g} is below {MIN_SCALED_DECAY:g}; the steady state (modes near "
                          f"√(λs/μ) ≈ {scaled.lam * scaled.law:.3g}) lies beyond float64 integration; raise mu or lam, "

@@ -55,6 +55,7 @@ def generic_kernel(rng: np.random.Generator, n: int, scale: float = 1.0) -> np.n
 
 
 def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    """A float drawn log-uniformly from [``low``, ``high``]: exp(u) with u uniform on [ln low, ln high] (both > 0)."""
     return float(np.exp(rng.uniform(np.log(low), np.log(high))))
 
 

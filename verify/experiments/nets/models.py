@@ -36,7 +36,7 @@ class FeatureNet(nn.Module):
     """A body x ↦ φ(x) ∈ ℝ^m and a linear readout W (C × m, no bias): f(x) = Wφ(x).
 
     ``sample_shape`` is the shape one sample has inside the body ((d,), (1, L), (1, s, s) or (tokens, token_dim));
-    inputs are rows n × d and are reshaped to (n, *sample_shape)."""
+    inputs are rows n × d and are reshaped to ``(n, *sample_shape)``."""
 
     def __init__(self, body: nn.Module, width: int, C: int, sample_shape, name: str):
         super().__init__()
@@ -198,7 +198,7 @@ def from_two_layer(model, *, dtype=None, device=None) -> FeatureNet:
     return _finish(net, dtype, device)
 
 
-#: architecture name → builder(sample_shape, C, seed, **options) for the studies
+#: architecture name → ``builder(sample_shape, C, seed, **options)`` for the studies
 ARCHITECTURES = {
     "mlp": lambda shape, C, **o: mlp(int(np.prod(shape)), C, **o),
     "cnn1d": lambda shape, C, **o: cnn1d(int(np.prod(shape)), C, **o),
