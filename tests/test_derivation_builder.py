@@ -178,3 +178,25 @@ def _one_step(claim):
     b = DerivationBuilder(claim)
     b.identity("resolvent", "KR + λR = I", nt.K * R + nt.lam * R, nt.I_n)
     return b.build()
+
+
+def test_a_registered_build_that_raises_or_returns_no_derivation_exits_2(capsys, monkeypatch):
+    def raises(C=2):
+        raise RuntimeError("my bug")
+
+    monkeypatch.setitem(theory.DERIVATIONS, "X6", ("raises", raises))
+    assert main(["derive", "X6"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "my bug" in err[0]
+    monkeypatch.setitem(theory.DERIVATIONS, "X5", ("not a derivation", lambda C=2: "steps"))
+    assert main(["derive", "X5"]) == 2
+    assert "not a theory.Derivation" in capsys.readouterr().err
+
+
+def test_latex_format_is_a_fragment_with_one_equation_per_step(capsys, monkeypatch):
+    monkeypatch.setitem(theory.DERIVATIONS, "X8", ("a test derivation", lambda C=2: _one_step("X8")))
+    assert main(["derive", "X8", "--format", "latex"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(r"\begin{equation*}") == out.count(r"\end{equation*}") == 1
+    assert r"\begin{enumerate}" in out and r"\end{enumerate}" in out and r"\subsection*{X8" in out
+    assert "% [X8 · resolvent]" in out

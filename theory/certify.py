@@ -215,7 +215,8 @@ _TEX_RELATIONS = {"<=": r"\le", ">=": r"\ge", "≤": r"\le", "≥": r"\ge"}
 
 
 def symbol_name(expr) -> str:
-    return expr.name if isinstance(expr, sp.Symbol) else ""
+    """The name of a Symbol or MatrixSymbol (a side named by a phrase, such as "rank dK"), else ""."""
+    return expr.name if isinstance(expr, (sp.Symbol, sp.MatrixSymbol)) else ""
 
 
 def _is_relation(expr) -> bool:
@@ -229,11 +230,17 @@ def _as_text(name: str) -> str:
 
 
 def latex_side(expr) -> str:
-    if isinstance(expr, sp.Symbol) and not _PLAIN_NAME.fullmatch(expr.name):
+    """LaTeX of one side of a step: symbols named by a phrase ("rank dK", "dL/dW") set upright as text, and SymPy's
+    "+ -" between terms written as "-"."""
+    if isinstance(expr, (sp.Symbol, sp.MatrixSymbol)) and not _PLAIN_NAME.fullmatch(expr.name):
         return _as_text(expr.name)
-    odd = {s: sp.Symbol(_as_text(s.name)) for s in getattr(expr, "free_symbols", ())
-           if isinstance(s, sp.Symbol) and not _PLAIN_NAME.fullmatch(s.name)}
-    return sp.latex(expr.xreplace(odd) if odd else expr)
+    odd = {}
+    for s_ in getattr(expr, "free_symbols", ()):
+        if isinstance(s_, sp.Symbol) and not _PLAIN_NAME.fullmatch(s_.name):
+            odd[s_] = sp.Symbol(_as_text(s_.name))
+        elif isinstance(s_, sp.MatrixSymbol) and not _PLAIN_NAME.fullmatch(s_.name):
+            odd[s_] = sp.MatrixSymbol(_as_text(s_.name), *s_.shape)
+    return re.sub(r"\+ - ", "- ", sp.latex(expr.xreplace(odd) if odd else expr))
 
 
 def _md_escape(text: str) -> str:
