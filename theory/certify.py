@@ -416,6 +416,7 @@ def rational(rng: random.Random, *, positive: bool = False) -> sp.Rational:
 
 
 def rational_matrix(rng: random.Random, rows: int, cols: int) -> sp.ImmutableMatrix:
+    """A rows × cols matrix of small random nonzero rationals (:func:`rational`), exact."""
     return sp.ImmutableMatrix(rows, cols, lambda i, j: rational(rng))
 
 

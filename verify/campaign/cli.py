@@ -446,6 +446,8 @@ def _sweep(args) -> int:
 
 
 def main(argv=None) -> int:
+    """The ``kflow`` command: parse ``argv`` (default: the process's arguments), run ``derive``, ``verify`` or ``sweep``,
+    and return the exit status of :data:`EXIT_CODES` (bad usage: one line on stderr and 2, never a traceback)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         try:

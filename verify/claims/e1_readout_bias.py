@@ -49,6 +49,8 @@ def _rank_excess(K, bound) -> float:
 
 
 def check(ctx: Context):
+    """E1's verdict: the generated flow and the direct minimiser against the law and the bound rank(YH), on
+    :func:`problems`, with the controls of the module docstring that must be rejected."""
     cases = problems(ctx)
     flows, minima = [], []
     for k, (K0, Y, lam, mu, *_rest) in enumerate(cases):

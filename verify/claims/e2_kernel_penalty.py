@@ -45,6 +45,8 @@ def _rank_excess(K, bound) -> float:
 
 
 def check(ctx: Context):
+    """E2's verdict: the generated flow and the direct minimiser against the cubic law and rank ≤ C, on
+    :func:`problems`, with the controls of the module docstring that must be rejected."""
     cases = problems(ctx)
     flows, minima = [], []
     for k, (K0, Y, lam, mu, nu) in enumerate(cases):

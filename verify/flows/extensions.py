@@ -103,7 +103,7 @@ def penalty_law_spectrum(Y, lam, mu, nu) -> np.ndarray:
 
 
 def flow_steady_state(rhs, K0, Y, *params, tol: float = TOL.steady_state, max_time: float = 1e5) -> np.ndarray:
-    """K∞ of dK/dt = rhs(K, Y, *params) from K0, integrated by LSODA (rtol 1e-11) over growing horizons until
+    """K∞ of dK/dt = ``rhs(K, Y, *params)`` from K0, integrated by LSODA (rtol 1e-11) over growing horizons until
     ‖dK/dt‖_F ≤ tol·‖K‖_F (the steady-state criterion of docs/conventions.md); ConvergenceError past ``max_time``."""
     Y = v.labels("Y", Y)
     K = v.kernel("K0", K0, psd=True)
