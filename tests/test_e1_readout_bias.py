@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 
 import theory
 from theory import notation as nt
-from theory.e1_readout_bias import H, b as bias
+from theory.e1_readout_bias import H, b as bias, ones
 from verify import confirmed_rank, instances, steady_state, water_filling_spectrum
 from verify.claims import REGISTRY, Context
 from verify.core.linalg import relative_error
@@ -45,7 +45,7 @@ def test_E1_optimal_bias_with_the_wrong_sign_is_rejected():
     """∂L/∂b at b = (WΦ − Y)1/n (the sign flipped) is not 0: the same check rejects it."""
     derivation = theory.derive_readout_bias(2)
     step = derivation.step("optimal bias")
-    wrong_b = (nt.W * nt.Phi - nt.Y) * sp.OneMatrix(nt.n, 1) / nt.n
+    wrong_b = (nt.W * nt.Phi - nt.Y) * ones / nt.n
     assert step.recheck().passed
     assert not step.recheck(lhs=derivation.step("bias gradient").rhs.xreplace({bias: wrong_b})).passed
 

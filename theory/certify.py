@@ -223,8 +223,14 @@ def _is_relation(expr) -> bool:
     return isinstance(expr, (sp.core.relational.Relational,)) or bool(_RELATION.search(symbol_name(expr)))
 
 
+#: symbols whose names have a TeX spelling of their own (the all-ones vector)
+_TEX_NAMES = {"𝟏": r"\mathbf{1}"}
+
+
 def _as_text(name: str) -> str:
     """A symbol named by a phrase, set upright; relations as TeX so MathJax renders them."""
+    if name in _TEX_NAMES:
+        return _TEX_NAMES[name]
     parts = re.split(r"(<=|>=|≤|≥)", name)
     return " ".join(_TEX_RELATIONS.get(p, r"\text{" + p.strip() + "}") for p in parts if p.strip())
 

@@ -37,9 +37,9 @@ from theory.t4_rank_lemma import derive_rank_lemma
 
 #: the unpenalised readout bias (C × 1), the all-ones column and the centring matrix H = I − 11ᵀ/n
 b = sp.MatrixSymbol("b", nt.C, 1)
-ones = sp.OneMatrix(nt.n, 1)
+ones = sp.MatrixSymbol("𝟏", nt.n, 1)  # a symbol (not OneMatrix) so that the displayed steps read b𝟏ᵀ, not b·1
 H = sp.MatrixSymbol("H", nt.n, nt.n)
-H_FORMULA = nt.I_n - sp.OneMatrix(nt.n, nt.n) / nt.n
+H_FORMULA = nt.I_n - ones * ones.T / nt.n
 #: symbols naming the partial gradients
 dL_db, dL_dW, dL_dPhi = sp.MatrixSymbol("dL/db", nt.C, 1), sp.MatrixSymbol("dL/dW", nt.C, nt.m), \
     sp.MatrixSymbol("dL/dPhi", nt.m, nt.n)
@@ -57,6 +57,7 @@ def _with_H(rng, dims) -> dict:
     values = standard_instance(rng, dims)
     n = values[nt.n]
     values[H] = sp.ImmutableMatrix(sp.eye(n) - sp.ones(n, n) / n)
+    values[ones] = sp.ImmutableMatrix(sp.ones(n, 1))
     values[b] = rational_matrix(rng, values[nt.C], 1)
     return values
 
