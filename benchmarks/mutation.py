@@ -96,6 +96,19 @@ GROUPS = {
                           tests=["tests/test_t2_kernel_jacobian.py"]),
     "ssl_continuation": dict(mutate=["verify/flows/ssl_kkt.py", "verify/flows/ssl_continuation.py"], sample=30,
                              tests=["verify/flows/ssl_kkt.py", "tests/test_ssl_continuation.py"]),
+    "derivation_builder": dict(mutate=["theory/derivation_builder.py"], sample=40,
+                               tests=["theory/derivation_builder.py", "tests/test_derivation_builder.py"]),
+    "extensions": dict(mutate=["verify/flows/extensions.py"], sample=25,
+                       tests=["verify/flows/extensions.py",
+                              "tests/test_e1_readout_bias.py::test_E1_generated_rhs_equals_a_direct_numpy_formula",
+                              "tests/test_e1_readout_bias.py::test_E1_flow_agrees_with_the_direct_minimiser_and_the_"
+                              "model_without_bias_has_rank_C",
+                              "tests/test_e1_readout_bias.py::test_E1_arguments_are_validated",
+                              "tests/test_e2_kernel_penalty.py::test_E2_level_solves_the_cubic_below_T3_and_vanishes_"
+                              "below_the_threshold",
+                              "tests/test_e2_kernel_penalty.py::test_E2_flow_agrees_with_the_direct_minimiser_and_"
+                              "rejects_T3s_law",
+                              "tests/test_e2_kernel_penalty.py::test_E2_arguments_are_validated"]),
     "gradients": dict(mutate=["theory/gradients.py"], sample=40,
                       tests=["tests/test_t1_readout.py", "tests/test_kill_gradients.py",
                              *(f"tests/test_derivation_certificates.py::test_step_is_present_and_certified[T1-2-{s}]"
