@@ -108,7 +108,11 @@ GROUPS = {
                               "below_the_threshold",
                               "tests/test_e2_kernel_penalty.py::test_E2_flow_agrees_with_the_direct_minimiser_and_"
                               "rejects_T3s_law",
-                              "tests/test_e2_kernel_penalty.py::test_E2_arguments_are_validated"]),
+                              "tests/test_e2_kernel_penalty.py::test_E2_arguments_are_validated",
+                              "tests/test_e2_kernel_penalty.py::test_E2_law_spectrum_is_the_level_of_each_label_"
+                              "eigenvalue_descending",
+                              "tests/test_e1_readout_bias.py::test_E1_errors_name_the_argument_and_an_unconverged_"
+                              "flow_says_so"]),
     "gradients": dict(mutate=["theory/gradients.py"], sample=40,
                       tests=["tests/test_t1_readout.py", "tests/test_kill_gradients.py",
                              *(f"tests/test_derivation_certificates.py::test_step_is_present_and_certified[T1-2-{s}]"

@@ -200,3 +200,70 @@ def test_latex_format_is_a_fragment_with_one_equation_per_step(capsys, monkeypat
     assert out.count(r"\begin{equation*}") == out.count(r"\end{equation*}") == 1
     assert r"\begin{enumerate}" in out and r"\end{enumerate}" in out and r"\subsection*{X8" in out
     assert "% [X8 · resolvent]" in out
+
+
+# --- kill tests: what the mutation run of theory/derivation_builder.py found untested ---
+
+def test_errors_name_the_derivation_and_the_argument():
+    derivation = _one_step("X4")
+    with pytest.raises(AttributeError, match="'X4' has no attribute or result"):
+        derivation.missing
+    with pytest.raises(TypeError, match="title must be a str"):
+        DerivationBuilder("X4", title=3)
+    with pytest.raises(TypeError, match="statement must be a non-empty str"):
+        _builder().identity("name", None, nt.K, nt.K)
+
+
+def test_the_directions_of_a_gradient_check_are_reproducible():
+    def cases():
+        step = _builder().gradient("g", "∇_Φ L*", dL, GRADIENT, objective=OBJECTIVE, variable=nt.Phi,
+                                   substitute={nt.K: nt.Phi.T * nt.Phi, nt.S: nt.Y.T * nt.Y})
+        return [values for _, values, _ in step.check.cases()]
+
+    assert cases() == cases()
+
+
+def test_a_direction_along_K_is_symmetric():
+    """d/dt (K + tE) = E, and Eᵀ equals it only because a direction of the symmetric K is drawn symmetric."""
+    step = _builder().derivative("transpose", "d/dt K = Eᵀ for symmetric E", sp.Symbol("dK"), E.T, function=nt.K,
+                                 variable=nt.K, direction=E)
+    assert step.certificate.passed
+
+
+def test_substitutions_reach_the_gradient_check():
+    """The rhs in terms of a symbol D of an earlier step is certified only with D replaced by its formula."""
+    D = sp.MatrixSymbol("D", nt.n, nt.n)
+    step = _builder().gradient("g", "∇_Φ L* = Φ(μI − D)", dL, nt.Phi * (nt.mu * nt.I_n - D), objective=OBJECTIVE,
+                               variable=nt.Phi, substitute={D: DRIVE})
+    assert step.certificate.passed
+
+
+def test_a_rank_step_evaluates_its_identity_on_the_given_sample():
+    import random as random_module
+
+    Gam = sp.MatrixSymbol("Gam", nt.n, nt.n)
+
+    def sample(rng: random_module.Random, dims):
+        values = standard_instance(rng, dims)
+        values[Gam] = sp.ImmutableMatrix(sp.diag(*range(1, dims[nt.n] + 1)))
+        return values
+
+    step = _builder().rank("weighted drive", "ΓD has rank ≤ C", Gam * DRIVE, Gam * DRIVE, bound=lambda v: v[nt.C],
+                           sizes=({nt.n: 5, nt.m: 4, nt.C: 2},), sample=sample)
+    assert step.certificate.passed and step.statement == "ΓD has rank ≤ C"
+
+
+def test_symbolic_steps_name_their_assumptions_and_against_steps_use_the_truth():
+    b = _builder()
+    step = b.symbolic("abs", "|λ| = λ", sp.Abs(nt.lam), nt.lam, assumptions="λ > 0")
+    assert step.certificate.passed and "λ > 0" in step.certificate.method
+    import random as random_module
+
+    def instances():
+        return [("n=3", standard_instance(random_module.Random(0), {nt.n: 3, nt.m: 2, nt.C: 1}))]
+
+    def truth(values):
+        return sp.Matrix(values[nt.K]) * 2
+
+    assert b.against("twice K", "2K", nt.K, 2 * nt.K, truth=truth, instances=instances).certificate.passed
+    assert not b.against("thrice K", "3K", nt.K, 3 * nt.K, truth=truth, instances=instances).certificate.passed

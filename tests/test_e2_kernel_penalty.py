@@ -91,3 +91,15 @@ def test_E2_claim_passes_with_every_control_rejected():
     verdict = REGISTRY["E2"].check(Context())
     assert verdict.passed, verdict.reason
     assert all(c["rejected"] for c in verdict.details["controls"].values())
+
+
+def test_E2_law_spectrum_is_the_level_of_each_label_eigenvalue_descending():
+    rng = np.random.default_rng(2)
+    Y = instances.one_hot_labels(rng, 7, 3)
+    s_ = np.linalg.eigvalsh(Y.T @ Y)
+    expected = sorted((penalty_level(max(x, 0.0), 0.3, 0.05, 0.4) for x in s_), reverse=True)
+    law = penalty_law_spectrum(Y, 0.3, 0.05, 0.4)
+    assert law.shape == (7,) and np.array_equal(law, np.sort(law)[::-1])
+    assert relative_error(law, np.array(expected)) < 1e-15 and np.count_nonzero(law) == 3
+    with pytest.raises(ValueError, match="Y must be"):
+        penalty_law_spectrum(np.ones((8, 7)), 0.3, 0.05, 0.4)

@@ -95,6 +95,9 @@ class DerivationBuilder:
     # ---------------------------------------------------------------- steps by certifying method
     def add(self, name: str, statement: str, lhs, rhs, check: Check) -> Step:
         """A step certified by any :class:`theory.certify.Check` of yours."""
+        for label, text in (("name", name), ("statement", statement)):
+            if not isinstance(text, str) or not text.strip():
+                raise TypeError(f"step {label} must be a non-empty str, got {text!r}")
         if any(step.name == name for step in self.steps):
             raise ValueError(f"{self.claim} already has a step named {name!r}; step names are unique")
         step = Step(self.claim, name, statement, sp.sympify(lhs), sp.sympify(rhs), check)
