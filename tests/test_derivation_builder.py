@@ -267,3 +267,33 @@ def test_symbolic_steps_name_their_assumptions_and_against_steps_use_the_truth()
 
     assert b.against("twice K", "2K", nt.K, 2 * nt.K, truth=truth, instances=instances).certificate.passed
     assert not b.against("thrice K", "3K", nt.K, 3 * nt.K, truth=truth, instances=instances).certificate.passed
+
+
+def test_derivative_names_its_method_and_refuses_a_direction_of_another_shape():
+    step = _builder().derivative("inverse rule", "d(R) = −R E R", sp.Symbol("dR"), -R * E * R, function=R,
+                                 variable=nt.K, direction=E)
+    assert step.certificate.method == "exact directional derivative"
+    with pytest.raises(ValueError, match="direction must be a MatrixSymbol"):
+        _builder().derivative("d", "s", sp.Symbol("dR"), -R * E * R, function=R, variable=nt.K,
+                              direction=sp.MatrixSymbol("E2", nt.n, nt.m))
+
+
+def test_a_gradient_in_K_uses_symmetric_directions():
+    """For L(K) = tr(KM) with M = SΦᵀΦ not symmetric, M itself is a gradient for symmetric directions (tr(MᵀE) =
+    tr(ME) when E = Eᵀ) though not for all: the check must draw symmetric E for K."""
+    M = nt.S * nt.Phi.T * nt.Phi
+    step = _builder().gradient("g", "∇_K tr(KM) = M on symmetric directions", sp.MatrixSymbol("dL/dK", nt.n, nt.n), M,
+                               objective=sp.Trace(nt.K * M), variable=nt.K)
+    assert step.certificate.passed
+
+
+def test_a_rank_steps_identity_sees_the_substitution():
+    Gs = sp.MatrixSymbol("G", nt.C, nt.n)
+    step = _builder().rank("drive", "D = GᵀG/λ has rank ≤ C", Gs.T * Gs / nt.lam, DRIVE, bound=lambda v: v[nt.C],
+                           sizes=({nt.n: 5, nt.m: 4, nt.C: 2},), substitute={Gs: -nt.lam * nt.Y * R})
+    assert step.certificate.passed
+
+
+def test_reuse_without_names_takes_every_step():
+    t4 = theory.derive_rank_lemma()
+    assert _builder().reuse(t4) == list(t4.steps)
