@@ -112,7 +112,8 @@ GROUPS = {
                               "tests/test_e2_kernel_penalty.py::test_E2_law_spectrum_is_the_level_of_each_label_"
                               "eigenvalue_descending",
                               "tests/test_e1_readout_bias.py::test_E1_errors_name_the_argument_and_an_unconverged_"
-                              "flow_says_so"]),
+                              "flow_says_so",
+                              "tests/test_e2_kernel_penalty.py::test_E2_errors_name_the_argument"]),
     "gradients": dict(mutate=["theory/gradients.py"], sample=40,
                       tests=["tests/test_t1_readout.py", "tests/test_kill_gradients.py",
                              *(f"tests/test_derivation_certificates.py::test_step_is_present_and_certified[T1-2-{s}]"

@@ -297,3 +297,14 @@ def test_a_rank_steps_identity_sees_the_substitution():
 def test_reuse_without_names_takes_every_step():
     t4 = theory.derive_rank_lemma()
     assert _builder().reuse(t4) == list(t4.steps)
+
+
+def test_register_derivation_stores_title_and_build_and_definitions_keep_their_sides(monkeypatch):
+    monkeypatch.setattr(theory, "DERIVATIONS", dict(theory.DERIVATIONS))
+    build = lambda C=2: _one_step("X3")  # noqa: E731
+    register_derivation("x3", "a title", build)
+    assert theory.DERIVATIONS["X3"] == ("a title", build)
+    step = _builder().define("model", "the objective", sp.Symbol("L"), OBJECTIVE)
+    assert (step.lhs, step.rhs) == (sp.Symbol("L"), OBJECTIVE)
+    with pytest.raises(TypeError, match="step 'g': variable"):
+        _builder().gradient("g", "s", dL, GRADIENT, objective=OBJECTIVE, variable=nt.lam)

@@ -103,3 +103,10 @@ def test_E2_law_spectrum_is_the_level_of_each_label_eigenvalue_descending():
     assert relative_error(law, np.array(expected)) < 1e-15 and np.count_nonzero(law) == 3
     with pytest.raises(ValueError, match="Y must be"):
         penalty_law_spectrum(np.ones((8, 7)), 0.3, 0.05, 0.4)
+
+
+def test_E2_errors_name_the_argument():
+    with pytest.raises(ValueError, match="mu must be"):
+        penalty_level(1.0, 0.1, -0.1, 1.0)
+    with pytest.raises(ValueError, match=r"K0 must be n × n with n = 4"):
+        flow_steady_state(penalty_rhs, np.eye(3), np.ones((2, 4)), 0.1, 0.1, 1.0)
