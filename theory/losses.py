@@ -10,6 +10,8 @@ Matrix([[f1 - y1, f2 - y2]])
 (1, -1)
 >>> parse("log(1 + exp(-y1*f1))", 1).convexity().verdict
 'convex'
+>>> parse("max(0, 1 - y1*f1)**2", 1).convexity().reason  # squared hinge: by composition rules (theory.convexity)
+'DCP: the composition rules prove it convex in f (rules: constant, variable, mul, add, function, power)'
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from functools import cached_property, lru_cache
 import mpmath
 import sympy as sp
 
-from theory import limits
+from theory import convexity as dcp, limits
 from theory.kinks import gradient_jump
 from theory.loss_parser import parse_loss_text
 
@@ -94,9 +96,9 @@ class Loss:
 
 @dataclass(frozen=True)
 class Convexity:
-    """Whether ℓ is convex in f, and why: "convex" (SymPy proved every principal minor of the Hessian
-    nonnegative), "not convex" (a rational point where the Hessian has a negative eigenvalue) or
-    "undecided" (neither)."""
+    """Whether ℓ is convex in f, and why: "convex" (disciplined-convex-programming composition rules proved it,
+    :mod:`theory.convexity`, or else SymPy proved every principal minor of the Hessian nonnegative), "not
+    convex" (a rational point where the Hessian has a negative eigenvalue) or "undecided" (neither)."""
 
     verdict: str
     reason: str
@@ -112,7 +114,12 @@ MAX_HESSIAN_OPS = 400
 MAX_POWER = 64
 
 
-def _convexity(loss: "Loss", seed: int = 0) -> Convexity:
+def _convexity(loss: Loss, seed: int = 0) -> Convexity:
+    """Composition rules first (cheap, and they prove losses whose Hessian minors SymPy cannot sign: squared
+    logistic, squared hinge), then the principal minors, then a witness of negative curvature."""
+    proof = dcp.analyse(loss.expr, loss.f)
+    if proof.convex:
+        return Convexity("convex", proof.reason)
     H = loss.hessian()
     size = int(sp.count_ops(H))
     high_power = any(p.exp.is_Number and abs(p.exp) > MAX_POWER for p in H.atoms(sp.Pow))
@@ -131,16 +138,31 @@ def _convexity(loss: "Loss", seed: int = 0) -> Convexity:
     witness = _negative_curvature_witness(loss, H, seed)
     if witness is not None:
         return Convexity("not convex", witness)
-    return Convexity("undecided", f"SymPy could not sign the principal minors {undecided} and no witness was found")
+    return Convexity("undecided", f"SymPy could not sign the principal minors {undecided} and no witness was found; "
+                                  f"{proof.reason}")
 
 
-def _negative_curvature_witness(loss: "Loss", H: sp.Matrix, seed: int) -> str | None:
+#: witness points: this many spread over |x| <= 30, then as many near f = y (offsets |f_k − y_k| <= 1)
+WITNESS_POINTS = 50
+
+
+def _witness_points(loss: Loss, rng: random.Random):
+    """Rational points (f, y): first spread out, then with each f_k − y_k small — where losses of the residual
+    f − y bend (exp(−(f − y)²), (f − y)⁴ − (f − y)²)."""
+    symbols = (*loss.f, *loss.y)
+    for _ in range(WITNESS_POINTS):
+        yield [sp.Rational(rng.randint(-30, 30), rng.randint(1, 5)) for _ in symbols]
+    for _ in range(WITNESS_POINTS):
+        y = [sp.Rational(rng.randint(-12, 12), rng.randint(1, 4)) for _ in loss.y]
+        yield [yk + sp.Rational(rng.randint(-8, 8), 8) for yk in y] + y
+
+
+def _negative_curvature_witness(loss: Loss, H: sp.Matrix, seed: int) -> str | None:
     """A point where ∇²_f ℓ has a clearly negative eigenvalue (30-digit mpmath evaluation), or None."""
     symbols = (*loss.f, *loss.y)
     hessian = sp.lambdify(symbols, H, modules="mpmath")
     rng = random.Random(seed)
-    for _ in range(50):
-        exact = [sp.Rational(rng.randint(-30, 30), rng.randint(1, 5)) for _ in symbols]
+    for exact in _witness_points(loss, rng):
         point = [mpmath.mpf(x.p) / x.q for x in exact]
         try:
             limits.check_evaluable(H.xreplace(dict(zip(symbols, exact))), "the convexity witness")
@@ -151,7 +173,7 @@ def _negative_curvature_witness(loss: "Loss", H: sp.Matrix, seed: int) -> str | 
                 values = mpmath.matrix(hessian(*point))
                 eigenvalues = mpmath.eigsy((values + values.T) / 2, eigvals_only=True)
                 smallest, scale = min(eigenvalues), max(abs(e) for e in eigenvalues)
-        except Exception:  # an overflow or undefined value at this point (user text): try another point
+        except Exception:  # noqa: BLE001, S112 — an overflow or undefined value at this point (user text): next point
             continue
         # clearly negative: beyond 30-digit rounding relative to the largest eigenvalue
         if mpmath.isfinite(smallest) and smallest < -mpmath.mpf(10) ** -20 * max(scale, 1):
