@@ -67,14 +67,17 @@ class Behaviour:
 
 
 def is_convex(curvature: str) -> bool:
+    """Whether a curvature label ("constant", "affine", "convex", "concave", "unknown") implies convexity."""
     return curvature in ("constant", "affine", "convex")
 
 
 def is_concave(curvature: str) -> bool:
+    """Whether a curvature label implies concavity (constants and affine functions are both)."""
     return curvature in ("constant", "affine", "concave")
 
 
 def sign_name(sign: frozenset) -> str:
+    """A readable name ("nonnegative", "positive", "unknown", …) for a set of possible signs drawn from "-", "0", "+"."""
     return SIGN_NAMES.get(frozenset(sign), "impossible")
 
 
@@ -92,6 +95,7 @@ def add_signs(a: frozenset, b: frozenset) -> frozenset:
 
 
 def multiply_signs(a: frozenset, b: frozenset) -> frozenset:
+    """Signs a product x·z can take when x has a sign in ``a`` and z in ``b``."""
     return frozenset(_BY_ORDER[_ORDER[s] * _ORDER[t]] for s, t in itertools.product(a, b))
 
 
@@ -248,6 +252,7 @@ def power_atom(p: sp.Expr) -> Callable:
     - 0 < p < 1: concave and nondecreasing on x ≥ 0 ((x^p)'' = p(p−1)x^(p−2) ≤ 0), nonnegative.
     - p < 0: convex and nonincreasing on x > 0 ((x^p)'' = p(p−1)x^(p−2) > 0), positive; for an integer p also on
       x < 0: even p convex nondecreasing positive, odd p concave nonincreasing negative.
+
     None (no curvature known) outside these argument signs.
     """
     p = sp.sympify(p)
