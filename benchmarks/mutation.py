@@ -96,6 +96,8 @@ GROUPS = {
                           tests=["tests/test_t2_kernel_jacobian.py"]),
     "ssl_continuation": dict(mutate=["verify/flows/ssl_kkt.py", "verify/flows/ssl_continuation.py"], sample=30,
                              tests=["verify/flows/ssl_kkt.py", "tests/test_ssl_continuation.py"]),
+    "convexity": dict(mutate=["theory/convexity.py"], sample=40,
+                      tests=["theory/convexity.py", "tests/test_convexity.py"]),
     "derivation_builder": dict(mutate=["theory/derivation_builder.py"], sample=40,
                                tests=["theory/derivation_builder.py", "tests/test_derivation_builder.py"]),
     "extensions": dict(mutate=["verify/flows/extensions.py"], sample=25,

@@ -25,9 +25,14 @@ EXPECTED_STEPS = {
     "T9": ["fixed-feature kernel", "orthonormal rows", "penalty", "Woodbury", "resolvent", "push-through",
            "reduced objective", "compressed flow", "compressed steady state", "kernel-ridge predictor",
            "degrees of freedom", "soft thresholding", "fixed-kernel bias and variance"],
+    "E1": ["model", "bias gradient", "optimal bias", "centred residual", "readout gradient", "optimal readout",
+           "optimal output gradient", "feature gradient", "drive operator", "mean mode", "rank of the drive",
+           "rank, any labels", "kernel ODE", "range K ⊆ ker A", "ker(D − μI) ⊆ range D", "centred steady states"],
+    "E2": ["model", "readout gradient", "push-through", "optimal readout", "feature gradient", "kernel ODE",
+           "range K ⊆ ker A", "rank at steady states", "mode ODE", "empty mode", "g decreasing", "filled level"],
 }
 #: steps that introduce a symbol or state a hypothesis: shown, never counted as certificates
-DEFINITIONS = {("T9", "fixed-feature kernel"), ("T9", "orthonormal rows")}
+DEFINITIONS = {("T9", "fixed-feature kernel"), ("T9", "orthonormal rows"), ("E1", "model"), ("E2", "model")}
 CASES = [(claim, C, step) for claim, steps in EXPECTED_STEPS.items() for C in (1, 2, 3) for step in steps]
 
 
