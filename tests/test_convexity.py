@@ -513,3 +513,34 @@ def test_every_rule_and_atom_states_its_fact():
               dcp.log_sum_exp_atom, dcp.log_sum_exp_sign, dcp.euclidean_norm_atom, dcp.atom_log_cosh,
               dcp.coefficient_ok, dcp.power_of_abs, dcp.scale_curvature, dcp.add_curvatures, dcp.constant_sign]
     assert all(len((rule.__doc__ or "").split()) >= 5 for rule in tables)
+
+
+# --- kill tests: what the mutation run of theory/convexity.py found untested ---
+
+def test_concave_results_and_stuck_sums_say_so():
+    concave = dcp.analyse(-(F1 - Y1) ** 2, (F1,))
+    assert concave.curvature == "concave" and "concave (not affine)" in concave.reason
+    mixed = dcp.analyse(sp.exp(F1) - sp.exp(F2), (F1, F2))
+    assert mixed.curvature == "unknown" and "a sum of a convex and a concave term" in mixed.reason
+
+
+def test_max_is_nondecreasing_in_each_argument():
+    """max(0, exp(f)) is convex only because max is nondecreasing in its convex argument."""
+    assert dcp.analyse(sp.Max(0, sp.exp(F1)), (F1,)).curvature == "convex"
+
+
+def test_signs_of_norms_and_of_atoms_whose_composition_fails():
+    assert dcp.analyse(sp.sqrt(sp.exp(2 * F1) + sp.exp(2 * F2)), (F1, F2)).sign == dcp.POSITIVE
+    bump = dcp.analyse(sp.exp(-(F1 - Y1) ** 2), (F1,))
+    assert bump.curvature == "unknown" and bump.sign == dcp.POSITIVE   # exp of a concave argument: still > 0
+
+
+def test_log_of_a_power_of_unknown_curvature_is_unknown():
+    assert dcp.analyse(sp.log((F1**2 + 1) ** 3), (F1,)).curvature == "unknown"
+
+
+def test_small_helpers():
+    assert dcp.is_concave("constant") and dcp.is_concave("affine") and not dcp.is_concave("convex")
+    assert dcp.sign_name(frozenset()) == "impossible"
+    text = dcp._short(sp.Symbol("x" * 100), 10)
+    assert len(text) == 10 and text.endswith("…")
