@@ -525,12 +525,14 @@ def test_concave_results_and_stuck_sums_say_so():
 
 
 def test_max_is_nondecreasing_in_each_argument():
-    """max(0, exp(f)) is convex only because max is nondecreasing in its convex argument."""
-    assert dcp.analyse(sp.Max(0, sp.exp(F1)), (F1,)).curvature == "convex"
+    """max(f², exp(f)) is convex only because max is nondecreasing in its convex arguments (SymPy would simplify
+    max(0, exp(f)) to exp(f))."""
+    assert dcp.analyse(sp.Max(F1**2, sp.exp(F1)), (F1,)).curvature == "convex"
 
 
 def test_signs_of_norms_and_of_atoms_whose_composition_fails():
     assert dcp.analyse(sp.sqrt(sp.exp(2 * F1) + sp.exp(2 * F2)), (F1, F2)).sign == dcp.POSITIVE
+    assert dcp.analyse(sp.sqrt((F1 - Y1) ** 2 + (F2 - Y1) ** 2), (F1, F2)).sign == dcp.NONNEG   # 0 at f = y
     bump = dcp.analyse(sp.exp(-(F1 - Y1) ** 2), (F1,))
     assert bump.curvature == "unknown" and bump.sign == dcp.POSITIVE   # exp of a concave argument: still > 0
 
@@ -540,6 +542,7 @@ def test_log_of_a_power_of_unknown_curvature_is_unknown():
 
 
 def test_small_helpers():
+    assert dcp.power_atom(0)((dcp.ANY,)) == dcp.Behaviour("constant", ("none",), dcp.POSITIVE)
     assert dcp.is_concave("constant") and dcp.is_concave("affine") and not dcp.is_concave("convex")
     assert dcp.sign_name(frozenset()) == "impossible"
     text = dcp._short(sp.Symbol("x" * 100), 10)
