@@ -66,7 +66,7 @@ GROUPS = {
                                   "tests/test_kill_matrix_algebra.py"]),
     "losses": dict(mutate=["theory/losses.py", "theory/loss_parser.py"], sample=60,
                    tests=["theory/losses.py", "theory/loss_parser.py", "tests/test_losses.py",
-                          "tests/test_kill_losses.py"]),
+                          "tests/test_kill_losses.py", "tests/test_convexity.py"]),
     "verdict": dict(mutate=["verify/core/verdict.py", "verify/claims/common.py"], sample=0,
                     tests=["verify/core/verdict.py", "verify/claims/common.py", "tests/test_judges.py",
                            "tests/test_kill_verdict.py"]),
