@@ -75,3 +75,31 @@ def test_parser_messages_and_symbols():
 
 def test_logistic_registry_entry_defaults_to_one_output():
     assert REGISTRY["logistic"]().C == 1
+
+
+# --- kill tests from the losses group's rerun after the convexity rework ---
+
+def test_numbers_up_to_2_to_the_1024_are_accepted_and_larger_ones_refused():
+    assert parse(f"{2**1024}*f1**2", 1).expr.has(sp.Integer(2**1024))
+    with pytest.raises(ValueError, match="a number is too large"):
+        parse(f"{2**1025}*f1**2", 1)
+
+
+def test_default_targets_are_real_and_unary_plus_keeps_the_sign():
+    f = sp.symbols("f1", real=True),
+    expr = parse_loss_text("(+f1 - y1)**2", 1, f)
+    (y1,) = [s for s in expr.free_symbols if s.name == "y1"]
+    assert y1.is_real and sp.expand(expr - (f[0] - y1) ** 2) == 0
+
+
+def test_undefined_values_are_refused_with_the_likely_cause():
+    for text in ("0*log(0) + f1**2", "1/(f1 - f1)"):
+        with pytest.raises(ValueError, match=r"\(division by zero, log\(0\) or the square root of a negative number\?\)"):
+            parse(text, 1)
+
+
+def test_the_witness_search_reaches_negative_outputs_far_from_the_targets():
+    """ℓ = (f + 20)⁴ − 200(f + 20)² + y bends the wrong way only for |f + 20| < 5.8, far from the targets' range:
+    only the spread-out points (negative numerators, several denominators) find it."""
+    verdict = parse("(f1 + 20)**4 - 200*(f1 + 20)**2 + y1", 1).convexity()
+    assert verdict.verdict == "not convex" and "'f1': '-1" in verdict.reason
