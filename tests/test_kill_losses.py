@@ -94,7 +94,8 @@ def test_default_targets_are_real_and_unary_plus_keeps_the_sign():
 
 def test_undefined_values_are_refused_with_the_likely_cause():
     for text in ("0*log(0) + f1**2", "1/(f1 - f1)"):
-        with pytest.raises(ValueError, match=r"\(division by zero, log\(0\) or the square root of a negative number\?\)"):
+        cause = r"\(division by zero, log\(0\) or the square root of a negative number\?\)$"
+        with pytest.raises(ValueError, match=r"simplifies to \S+ " + cause):
             parse(text, 1)
 
 
