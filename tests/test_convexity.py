@@ -545,5 +545,6 @@ def test_small_helpers():
     assert dcp.power_atom(0)((dcp.ANY,)) == dcp.Behaviour("constant", ("none",), dcp.POSITIVE)
     assert dcp.is_concave("constant") and dcp.is_concave("affine") and not dcp.is_concave("convex")
     assert dcp.sign_name(frozenset()) == "impossible"
-    text = dcp._short(sp.Symbol("x" * 100), 10)
-    assert len(text) == 10 and text.endswith("…")
+    stuck = dcp.analyse(sp.sin(sum(F1**k for k in range(1, 40))), (F1,)).reason
+    expression = stuck.split("unknown curvature at ", 1)[1].rsplit(" (", 1)[0]
+    assert len(expression) == 90 and expression.endswith("…")   # a long stuck subexpression is cut to 90 characters
