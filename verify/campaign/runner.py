@@ -79,7 +79,9 @@ def parse_claims(text: str | None, profile: str = "quick") -> list[str]:
     ValueError naming unknown ids."""
     if text is None or text.strip().lower() == "all":
         chosen = [c for c, claim in registry.REGISTRY.items() if profile in claim.profiles]
-        return sorted(chosen, key=lambda c: (not c[1:].isdigit(), int(c[1:]) if c[1:].isdigit() else 0, c))
+        # the theory's claims T1, T2, …, T10 first, then the extensions (E1, E2) and a user's claims, each by number
+        return sorted(chosen, key=lambda c: (c[0] != "T", c[0], not c[1:].isdigit(),
+                                             int(c[1:]) if c[1:].isdigit() else 0, c))
     ids = [part.strip().upper() for part in text.split(",") if part.strip()]
     if not ids:
         raise ValueError("--claims is empty; give ids like T1,T2 or 'all'")
