@@ -254,3 +254,35 @@ def test_the_judge_itself_accepts_clear_errors_and_rejects_vague_ones(bad, match
         _judge(verify.steady_state, lambda: -np.eye(3), _psd_kernel)
     with pytest.raises(ZeroDivisionError):
         _judge(verify.kernel_ode_rhs, lambda: 1 / 0, _finite)
+
+
+# --- the worked extensions E1 (readout bias) and E2 (kernel penalty) -------------------------------------------
+
+ALIASES.update({"nu": ("nu", "ν"), "rhs": ("rhs",), "params": ("lam", "mu", "nu", "λ", "μ", "ν")})
+
+
+@FAST
+@given(problems(), scales())
+def test_extension_rhs_and_laws(p, nu):
+    from verify.flows import extensions as ext
+
+    def law_ok(law):
+        _finite(law)
+        assert np.all(law >= 0) and law.shape == (p["n"],)
+
+    _judge(ext.bias_rhs, lambda: ext.bias_rhs(p["K"], p["Y"], p["lam"], p["mu"]), _finite)
+    _judge(ext.penalty_rhs, lambda: ext.penalty_rhs(p["K"], p["Y"], p["lam"], p["mu"], nu), _finite)
+    _judge(ext.bias_law_spectrum, lambda: ext.bias_law_spectrum(p["Y"], p["lam"], p["mu"]), law_ok)
+    _judge(ext.penalty_law_spectrum, lambda: ext.penalty_law_spectrum(p["Y"], p["lam"], p["mu"], nu), law_ok)
+
+
+@SLOW_SETTINGS
+@given(problems(max_n=4), st.sampled_from([1e-3, 1.0, 1e3]))
+def test_extension_steady_states(p, nu):
+    from verify.flows import extensions as ext
+
+    scale = _problem_scale(p)
+    _judge(ext.flow_steady_state, lambda: ext.flow_steady_state(ext.bias_rhs, p["K"], p["Y"], p["lam"], p["mu"],
+                                                              max_time=1e3), lambda K: _psd_kernel(K, scale))
+    _judge(ext.flow_steady_state, lambda: ext.flow_steady_state(ext.penalty_rhs, p["K"], p["Y"], p["lam"], p["mu"],
+                                                              nu, max_time=1e3), lambda K: _psd_kernel(K, scale))

@@ -72,6 +72,7 @@ from verify.flows.kernel_ode import (
     kernel_ode_rhs as kernel_ode_rhs,
     label_scale as label_scale,
     rightmost_jacobian_mode as rightmost_jacobian_mode,
+    scaled_finite as scaled_finite,
     validate_problem as validate_problem,
 )
 from verify.flows.kkt import (

@@ -61,7 +61,7 @@ def kernel_ode_jvp(K, E, Y, lam, mu) -> np.ndarray:
     if E.shape != K.shape:
         raise ValueError(f"E must have the shape of K {K.shape}, got {E.shape}")
     c = label_scale(Y)
-    return _finite("J[E]", compiled_jvp(Y.shape[0])(K, E, Y / c, lam, mu / c / c), "Y", c * c)
+    return scaled_finite("J[E]", compiled_jvp(Y.shape[0])(K, E, Y / c, lam, mu / c / c), "Y", c * c)
 
 
 def validate_problem(K, Y, lam, mu, *, psd: bool = False, mu_positive: bool = False, name: str = "K"):
@@ -86,7 +86,7 @@ def label_scale(Y) -> float:
     return binary_scale(Y) if float(np.abs(Y).max()) > 1 else 1.0
 
 
-def _finite(what: str, value: np.ndarray, culprit: str, scale: float = 1.0) -> np.ndarray:
+def scaled_finite(what: str, value: np.ndarray, culprit: str, scale: float = 1.0) -> np.ndarray:
     """``value`` × ``scale``, or OverflowError naming ``culprit`` when the product is not a finite float64."""
     with np.errstate(over="ignore", invalid="ignore"):
         value = value * scale
@@ -112,14 +112,14 @@ def kernel_ode_rhs(K, Y, lam, mu, *, backend: str = "numpy") -> np.ndarray:
         value = cupy.asnumpy(rhs(cupy.asarray(K), cupy.asarray(Y), lam, mu))
     else:
         value = rhs(K, Y, lam, mu)
-    return _finite("dK/dt", value, "Y", c * c)
+    return scaled_finite("dK/dt", value, "Y", c * c)
 
 
 def drive_operator(K, Y, lam) -> np.ndarray:
     """D(K) = λ(K + λI)⁻¹YᵀY(K + λI)⁻¹ = G*ᵀG*/λ, PSD with rank ≤ C."""
     K, Y, lam, _ = validate_problem(K, Y, lam, 0.0)
     c = label_scale(Y)
-    return _finite("D(K)", compiled_drive(Y.shape[0])(K, Y / c, lam), "Y", c * c)
+    return scaled_finite("D(K)", compiled_drive(Y.shape[0])(K, Y / c, lam), "Y", c * c)
 
 
 #: complex step: Im F(K + ihE)/h is the directional derivative to rounding, with no cancellation
@@ -138,7 +138,7 @@ def kernel_ode_jacobian(K, Y, lam, mu) -> np.ndarray:
     K, Y, lam, mu = validate_problem(K, Y, lam, mu)
     c = label_scale(Y)
     J = jacobian_unchecked(compiled_rhs(Y.shape[0]), K, Y / c, lam, mu / c / c)
-    return _finite("the Jacobian", J, "Y", c * c)
+    return scaled_finite("the Jacobian", J, "Y", c * c)
 
 
 def factored_jacobian(K: np.ndarray, Y: np.ndarray, lam: float, mu: float) -> np.ndarray:

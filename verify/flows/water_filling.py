@@ -66,8 +66,14 @@ def water_filling_spectrum(Y, lam, mu) -> np.ndarray:
         if not (0 < lam_c < np.inf and 0 < mu_c < np.inf):
             raise ValueError(f"Y: max|Y| = {top:.3g} with lam = {lam:.3g}, mu = {mu:.3g} spans more than float64's "
                              "range (|Y|² over- or underflows and λ/|Y|, μ/|Y| leave it too); rescale the problem")
-        return c * np.sort(mode_value(label_spectrum(Y / c), lam_c, mu_c))[::-1]
-    return np.sort(mode_value(label_spectrum(Y), lam, mu))[::-1]
+        with np.errstate(over="ignore"):
+            law = c * np.sort(mode_value(label_spectrum(Y / c), lam_c, mu_c))[::-1]
+    else:
+        law = np.sort(mode_value(label_spectrum(Y), lam, mu))[::-1]
+    if not np.all(np.isfinite(law)):  # √(λs/μ) beyond float64: the true law cannot be returned
+        raise OverflowError(f"Y, lam, mu: the law's largest eigenvalue √(λs/μ) − λ exceeds float64 "
+                            f"(max|Y| = {top:.3g}, lam = {lam:.3g}, mu = {mu:.3g}); rescale the problem")
+    return law
 
 
 def mode_rhs(kappa, s, lam, mu) -> np.ndarray:
