@@ -115,7 +115,9 @@ GROUPS = {
                               "eigenvalue_descending",
                               "tests/test_e1_readout_bias.py::test_E1_errors_name_the_argument_and_an_unconverged_"
                               "flow_says_so",
-                              "tests/test_e2_kernel_penalty.py::test_E2_errors_name_the_argument"]),
+                              "tests/test_e2_kernel_penalty.py::test_E2_errors_name_the_argument",
+                              "tests/test_e2_kernel_penalty.py::test_E2_level_refuses_a_penalty_whose_scale_overflows",
+                              "tests/test_e1_readout_bias.py::test_E1_a_singular_resolvent_is_named_as_lam"]),
     "gradients": dict(mutate=["theory/gradients.py"], sample=40,
                       tests=["tests/test_t1_readout.py", "tests/test_kill_gradients.py",
                              *(f"tests/test_derivation_certificates.py::test_step_is_present_and_certified[T1-2-{s}]"

@@ -114,3 +114,9 @@ def test_E1_errors_name_the_argument_and_an_unconverged_flow_says_so():
     with pytest.raises(ConvergenceError, match="no steady state by t = 0.01"):
         flow_steady_state(bias_rhs, instances.generic_kernel(rng, 5), instances.one_hot_labels(rng, 5, 2), 0.3,
                           0.05, max_time=0.01)
+
+
+def test_E1_a_singular_resolvent_is_named_as_lam():
+    K = np.array([[1.58080885e-22, -1.66095737e-22], [-1.66095737e-22, 1.74516949e-22]])
+    with pytest.raises(ValueError, match=r"lam: HKH \+ λI is singular in float64 \(λ = 1e-300"):
+        bias_rhs(K, np.array([[1e-300, 1e-300]]), 1e-300, 1e-300)

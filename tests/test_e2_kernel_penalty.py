@@ -110,3 +110,8 @@ def test_E2_errors_name_the_argument():
         penalty_level(1.0, 0.1, -0.1, 1.0)
     with pytest.raises(ValueError, match=r"K0 must be n × n with n = 4"):
         flow_steady_state(penalty_rhs, np.eye(3), np.ones((2, 4)), 0.1, 0.1, 1.0)
+
+
+def test_E2_level_refuses_a_penalty_whose_scale_overflows():
+    with pytest.raises(ValueError, match=r"s, lam, mu, nu: the level's scale"):
+        penalty_level(1.0, 1.0, 1e-300, 1e300)          # √(λs/μ) = 1e150 is finite, νU/μ is not
