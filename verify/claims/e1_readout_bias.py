@@ -13,8 +13,9 @@ import numpy as np
 import theory
 from verify.claims.common import combine
 from verify.claims.registry import Claim, Context, register
+from verify.claims.shared import state_rank_excess, state_spectrum_error
 from verify.core.errors import ConvergenceError
-from verify.core.linalg import confirmed_rank, relative_error
+from verify.core.linalg import relative_error
 from verify.core.tolerances import TOL
 from verify.core.verdict import judge
 from verify.flows.extensions import bias_law_spectrum, bias_rhs, flow_steady_state
@@ -40,14 +41,6 @@ def problems(ctx: Context):
     return out
 
 
-def _spectrum_error(K, law) -> float:
-    return np.inf if K is None else relative_error(np.linalg.eigvalsh(K)[::-1], law)
-
-
-def _rank_excess(K, bound) -> float:
-    return np.inf if K is None else float(max(0, confirmed_rank(K) - bound))
-
-
 def check(ctx: Context):
     """E1's verdict: the generated flow and the direct minimiser against the law and the bound rank(YH), on
     :func:`problems`, with the controls of the module docstring that must be rejected."""
@@ -66,14 +59,14 @@ def check(ctx: Context):
     bounds = [bound for *_, bound, _ in cases]
     parts = {
         "integrated K∞ (generated E1 flow, generic K(0)): spectrum vs water-filling of HSH": judge(
-            "E1", [_spectrum_error(K, law) for K, law in zip(flows, laws)], TOL.law, ctx.seed),
+            "E1", [state_spectrum_error(K, law) for K, law in zip(flows, laws)], TOL.law, ctx.seed),
         "direct minimiser of L(W, b, Φ): spectrum vs water-filling of HSH": judge(
-            "E1", [_spectrum_error(K, law) for K, law in zip(minima, laws)], TOL.direct_minimiser, ctx.seed),
+            "E1", [state_spectrum_error(K, law) for K, law in zip(minima, laws)], TOL.direct_minimiser, ctx.seed),
         "integrated K∞ vs direct minimiser": judge(
             "E1", [np.inf if K is None or M is None else relative_error(K, M) for K, M in zip(flows, minima)],
             TOL.law, ctx.seed),
         "rank K∞ ≤ rank(YH) (C − 1 one-hot, C real labels)": judge(
-            "E1", [_rank_excess(K, b) for K, b in zip(flows + minima, bounds + bounds)], 0.0, ctx.seed,
+            "E1", [state_rank_excess(K, b) for K, b in zip(flows + minima, bounds + bounds)], 0.0, ctx.seed,
             what="rank excess"),
         "mean feature decays: ‖K∞1‖/‖K∞‖": judge(
             "E1", [np.inf if K is None else np.linalg.norm(K.sum(axis=1)) / np.linalg.norm(K) for K in flows],
@@ -82,13 +75,13 @@ def check(ctx: Context):
     one_hot = [(K0, Y, lam, mu, b) for K0, Y, lam, mu, b, kind in cases if kind == "one-hot"][:2]
     controls = {
         "no bias (T2's steady state) against the bound C − 1": judge(
-            "E1", [_rank_excess(steady_state(K0, Y, lam, mu), b) for K0, Y, lam, mu, b in one_hot], 0.0, ctx.seed,
+            "E1", [state_rank_excess(steady_state(K0, Y, lam, mu), b) for K0, Y, lam, mu, b in one_hot], 0.0, ctx.seed,
             what="rank excess"),
         "T3's law with the uncentred labels (S, not HSH)": judge(
-            "E1", [_spectrum_error(K, water_filling_spectrum(Y, lam, mu)) for K, (_, Y, lam, mu, *_) in
+            "E1", [state_spectrum_error(K, water_filling_spectrum(Y, lam, mu)) for K, (_, Y, lam, mu, *_) in
                    zip(minima, cases)], TOL.direct_minimiser, ctx.seed),
         "direct minimiser at 2μ vs the law at μ": judge(
-            "E1", [_spectrum_error(minimise_bias_objective(Y, lam, 2 * mu, seed=0), bias_law_spectrum(Y, lam, mu))
+            "E1", [state_spectrum_error(minimise_bias_objective(Y, lam, 2 * mu, seed=0), bias_law_spectrum(Y, lam, mu))
                    for _, Y, lam, mu, *_ in cases[:2]], TOL.direct_minimiser, ctx.seed),
     }
     derivation = theory.derive_readout_bias(2)

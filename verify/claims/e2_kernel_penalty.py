@@ -13,8 +13,9 @@ import numpy as np
 import theory
 from verify.claims.common import combine
 from verify.claims.registry import Claim, Context, register
+from verify.claims.shared import state_rank_excess, state_spectrum_error
 from verify.core.errors import ConvergenceError
-from verify.core.linalg import confirmed_rank, relative_error
+from verify.core.linalg import relative_error
 from verify.core.tolerances import TOL
 from verify.core.verdict import judge
 from verify.flows.extensions import flow_steady_state, penalty_law_spectrum, penalty_rhs
@@ -36,14 +37,6 @@ def problems(ctx: Context):
     return out
 
 
-def _spectrum_error(K, law) -> float:
-    return np.inf if K is None else relative_error(np.linalg.eigvalsh(K)[::-1], law)
-
-
-def _rank_excess(K, bound) -> float:
-    return np.inf if K is None else float(max(0, confirmed_rank(K) - bound))
-
-
 def check(ctx: Context):
     """E2's verdict: the generated flow and the direct minimiser against the cubic law and rank ≤ C, on
     :func:`problems`, with the controls of the module docstring that must be rejected."""
@@ -62,24 +55,24 @@ def check(ctx: Context):
     C = [Y.shape[0] for _, Y, *_ in cases]
     parts = {
         "integrated K∞ (generated E2 flow, generic K(0)): spectrum vs the cubic law": judge(
-            "E2", [_spectrum_error(K, law) for K, law in zip(flows, laws)], TOL.law, ctx.seed),
+            "E2", [state_spectrum_error(K, law) for K, law in zip(flows, laws)], TOL.law, ctx.seed),
         "direct minimiser of L(W, Φ) + (ν/4)‖K‖²: spectrum vs the cubic law": judge(
-            "E2", [_spectrum_error(K, law) for K, law in zip(minima, laws)], TOL.direct_minimiser, ctx.seed),
+            "E2", [state_spectrum_error(K, law) for K, law in zip(minima, laws)], TOL.direct_minimiser, ctx.seed),
         "integrated K∞ vs direct minimiser": judge(
             "E2", [np.inf if K is None or M is None else relative_error(K, M) for K, M in zip(flows, minima)],
             TOL.law, ctx.seed),
-        "rank K∞ ≤ C": judge("E2", [_rank_excess(K, c) for K, c in zip(flows + minima, C + C)], 0.0, ctx.seed,
+        "rank K∞ ≤ C": judge("E2", [state_rank_excess(K, c) for K, c in zip(flows + minima, C + C)], 0.0, ctx.seed,
                              what="rank excess"),
     }
     controls = {
         "T3's law (ν = 0) against the penalised steady states": judge(
-            "E2", [_spectrum_error(K, water_filling_spectrum(Y, lam, mu)) for K, (_, Y, lam, mu, _) in
+            "E2", [state_spectrum_error(K, water_filling_spectrum(Y, lam, mu)) for K, (_, Y, lam, mu, _) in
                    zip(minima, cases)], TOL.direct_minimiser, ctx.seed),
         "the law at ν/2": judge(
-            "E2", [_spectrum_error(K, penalty_law_spectrum(Y, lam, mu, nu / 2)) for K, (_, Y, lam, mu, nu) in
+            "E2", [state_spectrum_error(K, penalty_law_spectrum(Y, lam, mu, nu / 2)) for K, (_, Y, lam, mu, nu) in
                    zip(flows, cases)], TOL.law, ctx.seed),
         "the bound C − 1 (too tight)": judge(
-            "E2", [_rank_excess(K, c - 1) for K, c in zip(flows, C)], 0.0, ctx.seed, what="rank excess"),
+            "E2", [state_rank_excess(K, c - 1) for K, c in zip(flows, C)], 0.0, ctx.seed, what="rank excess"),
     }
     return combine("E2", ctx.seed, parts, derivation=theory.derive_kernel_penalty(2), controls=controls,
                    details={"rank bound": "rank K∞ ≤ rank D ≤ C; a mode fills iff s > λμ (T3's threshold)",

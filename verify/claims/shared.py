@@ -12,6 +12,7 @@ import numpy as np
 
 import theory
 from verify.claims.registry import Context
+from verify.core.linalg import confirmed_rank, relative_error
 from verify.truth import instances
 
 LOSSES = (
@@ -54,3 +55,14 @@ def kernel_flow_problems(ctx: Context, salt: int = 3):
 def digits_available() -> bool:
     """The digits need scikit-learn (optional extra ``data``); without it those checks are skipped and said so."""
     return importlib.util.find_spec("sklearn") is not None
+
+
+def state_spectrum_error(K, law) -> float:
+    """Relative error of the descending spectrum of a steady state K against ``law`` (inf when K is None: the flow
+    or the minimiser did not converge, which a judge must count as a failure)."""
+    return np.inf if K is None else relative_error(np.linalg.eigvalsh(K)[::-1], law)
+
+
+def state_rank_excess(K, bound) -> float:
+    """max(0, rank K − bound) by :func:`verify.core.linalg.confirmed_rank` (inf when K is None)."""
+    return np.inf if K is None else float(max(0, confirmed_rank(K) - bound))
