@@ -22,6 +22,7 @@ from theory.derivation_builder import (
 from theory.e1_readout_bias import derive_readout_bias as derive_readout_bias
 from theory.e2_kernel_penalty import derive_kernel_penalty as derive_kernel_penalty
 from theory.gradients import derive_gradients as derive_gradients
+from theory.model_derivation import ModelDerivation as ModelDerivation, derive_model as derive_model
 from theory.t1_readout import ReadoutNotEliminable as ReadoutNotEliminable, derive_readout as derive_readout
 from theory.t2_kernel_jacobian import derive_kernel_jacobian as derive_kernel_jacobian
 from theory.t2_kernel_ode import derive_kernel_ode as derive_kernel_ode

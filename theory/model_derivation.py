@@ -46,6 +46,8 @@ from theory.t4_rank_lemma import derive_rank_lemma
 #: the contractions that write an n × n expression in the kernel and the label Gram
 CONTRACTIONS = mt.Contraction({(sp.Transpose(nt.Phi), nt.Phi): nt.K, (sp.Transpose(nt.Y), nt.Y): nt.S,
                                (sp.Transpose(ONES), ONES): nt.n})
+#: the contractions of the rank analysis: YᵀY kept apart, since Yᵀ is the C-dimensional factor the bound counts
+KERNEL_ONLY = mt.Contraction({(sp.Transpose(nt.Phi), nt.Phi): nt.K, (sp.Transpose(ONES), ONES): nt.n})
 #: the scalar of a mode: K → κ, S → s on a common eigenbasis
 MODE = {nt.K: nt.kappa, nt.S: nt.s}
 
@@ -158,26 +160,44 @@ def _convexity_reason(objective, V: sp.MatrixSymbol, properties: Mapping, symmet
     return ""
 
 
+def _same(a, b, symmetric) -> bool:
+    return set(mt.collect(mt.expand(a, symmetric))) == set(mt.collect(mt.expand(b, symmetric)))
+
+
+def _psd_product(mats, properties, symmetric) -> bool:
+    """The product of ``mats`` is ⪰ 0 by construction: empty (I), one declared definite matrix, or X·M·Xᵀ with M such
+    a product."""
+    if not mats:
+        return True
+    if len(mats) == 1:
+        return bool(properties.get(mats[0], Declared()).definite)
+    for j in range(1, len(mats) // 2 + 1):
+        outer = sp.MatMul(*mats[:j]) if j > 1 else mats[0]
+        closing = sp.MatMul(*mats[-j:]) if j > 1 else mats[-1]
+        if _same(closing, sp.Transpose(outer), symmetric) and _psd_product(mats[j:len(mats) - j], properties, symmetric):
+            return True
+    return False
+
+
 def _is_gram(arg, V, properties, symmetric) -> bool:
-    """arg = X Xᵀ or X M Xᵀ (M ⪰ 0 declared), X affine in V."""
+    """arg = c·X M Xᵀ with c ≥ 0, M = I or a product ⪰ 0 by construction (:func:`_psd_product`), X affine in V."""
     if not isinstance(arg, sp.MatMul):
         return False
     mats = [a for a in arg.args if isinstance(a, sp.MatrixExpr)]
     scalar = sp.Mul(*[a for a in arg.args if not isinstance(a, sp.MatrixExpr)])
-    if scalar.is_nonnegative is not True and len(mats) < 2:
+    if scalar.is_nonnegative is not True:
         return False
-    if len(mats) == 2:
-        X, Xt, M = mats[0], mats[1], None
-    elif len(mats) == 3:
-        X, M, Xt = mats
-        if properties.get(M, Declared()).definite == "":
-            return False
-    else:
-        return False
-    same = set(mt.collect(mt.expand(Xt, symmetric))) == set(mt.transpose_terms(mt.expand(X, symmetric), symmetric))
-    affine = all(_occurrences(t, V, symmetric)[0] <= 1 and not _occurrences(t, V, symmetric)[1]
-                 for t in mt.expand(X, symmetric))
-    return same and affine and (scalar.is_nonnegative is True or scalar == 1)
+    for j in range(1, len(mats) // 2 + 1):
+        X = sp.MatMul(*mats[:j]) if j > 1 else mats[0]
+        Xt = sp.MatMul(*mats[-j:]) if j > 1 else mats[-1]
+        if not _same(Xt, sp.Transpose(X), symmetric):
+            continue
+        affine = all(_occurrences(t, V, symmetric)[0] <= 1 and not _occurrences(t, V, symmetric)[1]
+                     for t in mt.expand(X, symmetric))
+        if affine and not any(m.has(V) for m in mats[j:len(mats) - j]) and \
+                _psd_product(mats[j:len(mats) - j], properties, symmetric):
+            return True
+    return False
 
 
 def _solve_linear(gradient_terms, V, symmetric) -> tuple[sp.MatrixExpr | None, str]:
@@ -287,7 +307,11 @@ def derive_model_uncached(parsed: ParsedObjective, eliminate: tuple, C: int, see
         check = build.identity(f"optimal {name}", f"{name}* solves ∂L/∂{name} = 0 (L convex and quadratic in {name})",
                                step.rhs.xreplace({V: solved}), sp.ZeroMatrix(*V.shape), sizes=sizes, sample=sample)
         if not check.certificate.passed:
-            eliminable, fields["reason"] = False, f"{name} cannot be eliminated: {check.certificate.detail}"
+            build.steps.pop()  # the failed attempt is reported in the reason, not kept as a step
+            eliminable = False
+            fields["reason"] = (f"{name} cannot be eliminated: {name}* = {sp.sstr(solved)} fails its certificate "
+                                f"({check.certificate.detail}); the minimiser in {name} is not unique at some sizes "
+                                f"(is {name} ℓ2-penalised?)")
             break
         solutions = {**{k: v.xreplace({V: solved}) for k, v in solutions.items()}, V: solved}
         current = current.xreplace({V: solved})
@@ -368,7 +392,7 @@ def _sympy_agrees(objective, V, rhs, sizes, sample, seed):
 
 def _rank_bound(build, parsed, gradient_Phi, symmetric, sizes, sample, C, fields):
     """Stationarity in Φ split as B + Φ·N (module docstring, step 5); the bound on rank B, or None with a reason."""
-    terms = mt.rewrite_terms(mt.expand(gradient_Phi, symmetric), CONTRACTIONS, symmetric)
+    terms = mt.rewrite_terms(mt.expand(gradient_Phi, symmetric), KERNEL_ONLY, symmetric)
     groups, N_terms, B_terms = {}, [], []
     for t in terms:
         k = _bottleneck(t)
