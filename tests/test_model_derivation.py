@@ -2,7 +2,11 @@
 derivative of their objective and keep rank ≤ their certified bound at their steady state; open ones are refused
 with a reason), agreement with the hand-built T2, E1 and E2, mutated engine rules caught by the certificates, and
 hostile objective text refused in one line."""
+import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,3 +207,43 @@ def test_model_bad_declarations_are_refused(declare, phrase):
         return
     with pytest.raises(ValueError, match=phrase):
         theory.derive_model("0.5*fro2(Phi)", declare=declare)
+
+
+# ------------------------------------------------------------------ the README's one call and one command, word for word
+
+
+def test_model_readme_example_runs_word_for_word(tmp_path):
+    import re
+    import shlex
+
+    from test_extending import README, _example, _kflow
+
+    section = README.read_text().split("## Extending the theory", 1)[1].split("\n## ", 1)[0]
+    lines = [shlex.split(line) for block in re.findall(r"```bash\n(.*?)```", section, re.S)
+             for line in block.splitlines() if line.startswith("kflow ") and " --model " in line]
+
+    (tmp_path / "my_model.py").write_text(_example("# my_model.py"))
+    ran = subprocess.run([sys.executable, "my_model.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["True", "True", "C", "lambda*mu", "True"], ran.stdout
+    for prefix in ("kflow derive --model", "kflow verify --model"):
+        (args,) = [line[1:] for line in lines if " ".join(line).startswith(prefix)]
+        result = _kflow(*args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr + result.stdout
+    (entry,) = json.loads((tmp_path / "model-report" / "report.json").read_text())["claims"]
+    assert entry["id"] == "MODEL" and entry["verdict"]["passed"]
+
+
+@pytest.mark.parametrize("args, code", [
+    (["derive", "--model", "__import__('os')"], 2),
+    (["derive", "--model", "fro2(Phi", "--declare", "nu"], 2),
+    (["verify", "--model", "0.5*fro2(W@Phi - Y) + mu/2*fro2(Phi)"], 2),
+    (["derive", "T2", "--declare", "nu=positive"], 2),
+])
+def test_model_cli_refuses_in_one_line(args, code, tmp_path):
+    from test_extending import _kflow
+
+    result = _kflow(*args, cwd=tmp_path)
+    assert result.returncode == code and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr

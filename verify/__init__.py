@@ -50,6 +50,11 @@ from verify.flows.kernel_ode import (
     kernel_ode_rhs as kernel_ode_rhs,
 )
 from verify.flows.kkt import KKTCertificate as KKTCertificate, kkt_certificate as kkt_certificate
+from verify.flows.model_flow import (
+    model_objective as model_objective,
+    model_rhs as model_rhs,
+    model_steady_state as model_steady_state,
+)
 from verify.flows.noise import feature_noise_covariance as feature_noise_covariance
 from verify.flows.shifted_solve import kernel_ode_shifted_solve as kernel_ode_shifted_solve
 from verify.flows.ssl_flow import ssl_steady_state as ssl_steady_state

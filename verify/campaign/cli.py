@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import shlex
 import sys
 from pathlib import Path
 
@@ -104,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     derive.add_argument("--latex", action="store_true", help="same as --format latex")
     derive.add_argument("--out", default=None, metavar="FILE",
                         help="write to FILE (atomically; its folder must exist) instead of standard output")
+    _model_arguments(derive)
     derive.add_argument("--claims-file", action="append", default=[], metavar="PATH",
                         help="a Python file of yours that registers derivations (theory.register_derivation) or "
                              "claims; repeatable")
@@ -135,13 +137,66 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--no-progress", action="store_true", help="no progress bar")
     verify.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
                         help="where the PyTorch experiments of T10 run (default cpu; auto: CUDA when present)")
+    _model_arguments(verify)
     verify.add_argument("--claims-file", action="append", default=[], metavar="PATH",
                         help="a Python file of yours that registers extra claims (verify.claims.register); repeatable")
     return parser
 
 
+def _model_arguments(command) -> None:
+    command.add_argument("--model", default=None, metavar="OBJECTIVE",
+                         help="a model's objective, e.g. \"0.5*fro2(W@Phi - Y) + lam/2*fro2(W) + mu/2*fro2(Phi)\": "
+                              "derived by theory.derive_model (docs: Extending the theory)")
+    command.add_argument("--declare", action="append", default=[], metavar="NAME=WHAT",
+                         help="with --model: an extra symbol and what it is, e.g. nu=positive, 'M=n x n symmetric "
+                              "positive definite', 'b=C x 1' (repeat for several)")
+    command.add_argument("--eliminate", default="W", metavar="NAMES",
+                         help="with --model: the variables to solve for, comma-separated, in order (default W; "
+                              "a bias first: b,W)")
+
+
+def _derive_model(args):
+    """The derived model of --model/--declare/--eliminate (UsageError, one line, for text that is not allowed)."""
+    declare = {}
+    for item in args.declare:
+        name, sep, what = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--declare {item!r}: expected NAME=WHAT, e.g. nu=positive or 'M=n x n symmetric'")
+        declare[name.strip()] = what.strip()
+    eliminate = tuple(e.strip() for e in args.eliminate.split(",") if e.strip())
+    import theory
+
+    try:
+        return theory.derive_model(args.model, declare=declare or None, eliminate=eliminate,
+                                   C=getattr(args, "outputs", DEFAULT_OUTPUTS))
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
+
+
 def _derive(args) -> int:
     fmt = _derive_format(args)
+    if args.model is not None:
+        if args.all or args.claim is not None:
+            raise UsageError("give a claim, --all or --model, one of them")
+        if not 1 <= args.outputs <= MAX_OUTPUTS:
+            raise UsageError(f"--outputs must be between 1 and {MAX_OUTPUTS}, got {args.outputs}")
+        out = _output_file(args.out) if args.out is not None else None
+        model = _derive_model(args)
+        entries = [("MODEL", f"derived model {args.model}", model)]
+        text = render_derivations(entries, fmt, outputs=args.outputs, command=_derive_command(args, fmt))
+        if fmt == "text":
+            text += "\n" + model.summary() + "\n"
+        if out is None:
+            sys.stdout.write(text)
+        else:
+            try:
+                write_atomically(out, text)
+            except OSError as exc:
+                raise OutputError(f"cannot write --out {out}: {exc.strerror or exc}") from None
+            print(f"wrote {out}: MODEL; " + ("all steps certified" if model.certified else "NOT all steps certified"))
+        return 0 if model.certified else 1
+    elif args.declare or args.eliminate != "W":
+        raise UsageError("--declare and --eliminate go with --model")
     if args.all and args.claim is not None:
         raise UsageError(f"give a claim or --all, not both (got {args.claim!r} and --all)")
     if not 1 <= args.outputs <= MAX_OUTPUTS:
@@ -194,6 +249,13 @@ def _derive_format(args) -> str:
 
 def _derive_command(args, fmt: str) -> str:
     """The command line that reproduces this output (without --out), for the header of a Markdown document."""
+    if getattr(args, "model", None) is not None:
+        parts = ["kflow derive", "--model", shlex.quote(args.model)]
+        parts += [f"--declare {shlex.quote(d)}" for d in args.declare]
+        if args.eliminate != "W":
+            parts.append(f"--eliminate {args.eliminate}")
+        parts.append(f"--format {fmt}")
+        return " ".join(parts)
     parts = ["kflow derive", "--all" if args.all else (args.claim or "T2").strip().upper()]
     parts += [f"--claims-file {path}" for path in getattr(args, "claims_file", [])]
     if args.outputs != DEFAULT_OUTPUTS:
@@ -312,6 +374,11 @@ def _verify(args, argv) -> int:
         raise UsageError(str(exc)) from None
     for path in args.claims_file:
         load_claims_file(path)
+    if args.model is not None:
+        _register_model(_derive_model(args))
+        args.claims = args.claims or "MODEL"
+    elif args.declare or args.eliminate != "W":
+        raise UsageError("--declare and --eliminate go with --model")
     try:
         claim_ids = campaign.parse_claims(args.claims, args.profile)
         profile = campaign.check_profile(args.profile)
@@ -342,6 +409,22 @@ def _verify(args, argv) -> int:
         print(f"kflow: interrupted ({interrupted}) after {len(results)} of {len(claim_ids)} claims; the report "
               f"is marked interrupted", file=sys.stderr)
     return data["exit_status"]
+
+
+def _register_model(model) -> None:
+    """The derived model as the claim MODEL of this run (its flow must close, else there is nothing to check)."""
+    from verify.claims import REGISTRY
+    from verify.claims.model import check_model
+    from verify.claims.registry import Claim
+
+    if not model.closed:
+        raise UsageError(f"the model cannot be verified numerically: {model.reason} (kflow derive --model shows "
+                         "its derivation)")
+    REGISTRY.pop("MODEL", None)
+    REGISTRY["MODEL"] = Claim("MODEL", f"Derived model: {model.parsed.text}",
+                              f"dK/dt = {model.kernel_rhs}; rank K∞ ≤ {model.rank_bound}",
+                              "derived by theory.derive_model from the objective alone",
+                              lambda ctx: check_model(model, ctx))
 
 
 class _sigterm_as_interrupt:
