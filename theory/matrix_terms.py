@@ -42,6 +42,7 @@ class Term:
     shape: tuple
 
     def expr(self) -> sp.MatrixExpr:
+        """The term as a SymPy matrix expression."""
         if not self.factors:
             rows, cols = self.shape
             if rows != cols:
@@ -67,6 +68,7 @@ def transpose_atom(atom, symmetric: frozenset):
 
 
 def transpose_terms(terms: Iterable[Term], symmetric: frozenset) -> list[Term]:
+    """The terms of (Σ terms)ᵀ: (c·F₁…F_k)ᵀ = c·F_kᵀ…F₁ᵀ."""
     return collect([Term(t.coeff, tuple(transpose_atom(f, symmetric) for f in reversed(t.factors)),
                          (t.shape[1], t.shape[0])) for t in terms])
 

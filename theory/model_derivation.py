@@ -78,6 +78,7 @@ class ModelDerivation(BuiltDerivation):
         return {"lam": nt.lam, "mu": nt.mu, **self.parsed.scalars, **self.parsed.matrices}
 
     def summary(self) -> str:
+        """What was derived, in a few lines: the flags, the reason, the readout, dK/dt, the rank bound, the law."""
         lines = [f"model: {self.parsed.text}", f"certified: {self.certified}", f"eliminable: {self.eliminable}",
                  f"closed: {self.closed}"]
         if self.reason:

@@ -81,6 +81,11 @@ from verify.flows.kkt import (
     label_factor as label_factor,
     scaled_kkt_certificate as scaled_kkt_certificate,
 )
+from verify.flows.model_flow import (
+    model_objective as model_objective,
+    model_rhs as model_rhs,
+    model_steady_state as model_steady_state,
+)
 from verify.flows.noise import (
     batch_weights as batch_weights,
     covariance_rank as covariance_rank,

@@ -51,3 +51,10 @@ from verify.truth.nuclear_norm import (
     nuclear_norm_regression as nuclear_norm_regression,
     singular_value_threshold as singular_value_threshold,
 )
+from verify.truth.model_objective import (
+    COMPLEX_STEP as COMPLEX_STEP,
+    eliminated_minimiser as eliminated_minimiser,
+    feature_gradient as feature_gradient,
+    kernel_velocity as kernel_velocity,
+    objective_at_minimiser as objective_at_minimiser,
+)

@@ -65,7 +65,7 @@ def eliminated_minimiser(value: Callable, Phi, shapes: Mapping, fixed: Mapping) 
     return _unpack(np.linalg.solve(H, -g), shapes)
 
 
-def reduced_objective(value: Callable, Phi, shapes: Mapping, fixed: Mapping):
+def objective_at_minimiser(value: Callable, Phi, shapes: Mapping, fixed: Mapping):
     """L̃(Φ) = min over the variables of ``shapes`` of ``value`` (module docstring)."""
     return value(**eliminated_minimiser(value, Phi, shapes, fixed), Phi=Phi, **fixed)
 
@@ -77,7 +77,7 @@ def feature_gradient(value: Callable, Phi, shapes: Mapping, fixed: Mapping) -> n
     for index in np.ndindex(Phi.shape):
         moved = Phi.astype(complex)
         moved[index] += 1j * COMPLEX_STEP
-        out[index] = np.imag(reduced_objective(value, moved, shapes, fixed)) / COMPLEX_STEP
+        out[index] = np.imag(objective_at_minimiser(value, moved, shapes, fixed)) / COMPLEX_STEP
     return out
 
 
