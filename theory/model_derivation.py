@@ -25,7 +25,7 @@ which no formula is typed by a person — every step's right-hand side is produc
 >>> model.certified, model.closed, model.rank_bound
 (True, True, C)
 >>> model.level
--lambda + sqrt(lambda)*sqrt(s)/sqrt(mu)
+sqrt(lambda)*sqrt(s)/sqrt(mu) - lambda
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ class Tolerances:
     #: the true formula lands near 1e-9, a wrong one at O(1))
     finite_differences: float = 1e-7
     #: a derived model's generated kernel ODE against the complex-step derivative of its objective through the readout
-    #: eliminated from values alone (verify.truth.model_objective; the true rhs lands near 1e-13, a wrong one at O(1))
+    #: eliminated from values alone (verify.truth.model_objective; the true rhs lands near 1e-15, a wrong one at O(1))
     model_objective: float = 1e-8
     #: steady state declared when the dimensionless residual ‖dK/dt‖_F / (2μ·max(‖K‖_F, floor)), an estimate of
     #: ‖K − K∞‖/‖K‖, falls below this (verify.flows.kernel_flow)
