@@ -163,8 +163,8 @@ def test_model_missing_factor_two_is_caught(monkeypatch):
 
 def test_model_wrong_resolvent_absorption_is_caught(monkeypatch):
     """R·K = I − λR with the sign of λR flipped: the feature-flow identity fails."""
-    original = mt._resolvent_of
-    monkeypatch.setattr(mt, "_resolvent_of", lambda a, b, s: None if original(a, b, s) is None else
+    original = mt.resolvent_of
+    monkeypatch.setattr(mt, "resolvent_of", lambda a, b, s: None if original(a, b, s) is None else
                         (-original(a, b, s)[0], original(a, b, s)[1]))
     model = _rederive(BY_NAME["baseline (T2)"])
     assert not model.certified

@@ -381,7 +381,7 @@ def atoms_of(terms: Iterable[Term]) -> set:
     return found
 
 
-def _resolvent_of(inverse, factor, symmetric) -> tuple | None:
+def resolvent_of(inverse, factor, symmetric) -> tuple | None:
     """(c, α) when ``inverse`` = (cI + α·factor)⁻¹ (c and α scalars, α ≠ 0), else None."""
     if not isinstance(inverse, sp.Inverse) or isinstance(factor, sp.Inverse):
         return None
@@ -403,7 +403,7 @@ def absorb_resolvents(terms: Iterable[Term], symmetric: frozenset) -> list[Term]
         t = pending.pop()
         for i in range(len(t.factors) - 1):
             a, b = t.factors[i], t.factors[i + 1]
-            found = _resolvent_of(a, b, symmetric) or _resolvent_of(b, a, symmetric)
+            found = resolvent_of(a, b, symmetric) or resolvent_of(b, a, symmetric)
             if found is None:
                 continue
             c, alpha = found

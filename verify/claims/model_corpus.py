@@ -14,6 +14,8 @@ BASE = "0.5*fro2(W@Phi - Y) + lam/2*fro2(W) + mu/2*fro2(Phi)"
 
 @dataclass(frozen=True)
 class CorpusModel:
+    """One model of the corpus (module docstring): what to derive and what the engine must find."""
+
     name: str
     objective: str
     declare: dict = field(default_factory=dict)
