@@ -18,7 +18,11 @@ which no formula is typed by a person — every step's right-hand side is produc
    ∂L/∂Φ = B + Φ·N with N ≻ 0 (certified by term-wise rules) and B a sum of products through C- or 1-dimensional
    factors gives rank K = rank Φ = rank B ≤ the bound, certified by exact rank where the bound could fail;
    ``rank_bound = None`` when no such split exists — never a guess;
-6. **the mode law** where A is a function of K and S alone: on a common eigenbasis κ̇ = 2κ·a(κ, s), its threshold
+6. **the objective in K**: L(V*(Φ), Φ) = L̃(K) (certified);
+   ``convex`` when term-wise rules prove L̃ convex on K ⪰ 0 (:mod:`theory.kernel_objective`), and then
+   ∂L̃/∂K = −A/2 (certified: the flow descends L̃), so a K ⪰ 0 with AK = 0 and λ_max(A) ≤ 0 (KKT) is L̃'s global
+   minimiser; otherwise ``convex = False`` and ``reasons["convexity"]`` names the term no rule covers;
+7. **the mode law** where A is a function of K and S alone: on a common eigenbasis κ̇ = 2κ·a(κ, s), its threshold
    a(0, s) = 0 and its filled level a(κ, s) = 0 (closed form up to degree 2, else the polynomial equation).
 
 >>> model = derive_model("0.5*fro2(W@Phi - Y) + lam/2*fro2(W) + mu/2*fro2(Phi)")
@@ -35,7 +39,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from theory import limits, matrix_terms as mt, notation as nt
+from theory import kernel_objective, limits, matrix_terms as mt, notation as nt
 from theory.certify import DEFAULT_SIZES, Predicate, Signs, SymbolicZero, evaluate, rational, rational_matrix
 from theory.certify import standard_instance
 from theory.derivation_builder import BuiltDerivation, DerivationBuilder
@@ -70,6 +74,8 @@ class ModelDerivation(BuiltDerivation):
         self.threshold = fields.get("threshold")
         self.level = fields.get("level")
         self.level_equation = fields.get("level_equation")
+        self.objective_in_K = fields.get("objective_in_K")
+        self.convex = fields.get("convex", False)
         self.reasons = dict(fields.get("reasons", {}))
 
     @property
@@ -89,6 +95,10 @@ class ModelDerivation(BuiltDerivation):
             lines.append(f"dK/dt = {sp.sstr(self.kernel_rhs)}")
         lines.append(f"rank bound: {self.rank_bound if self.rank_bound is not None else 'none certified'}"
                      + (f" ({self.reasons['rank']})" if self.rank_bound is None and 'rank' in self.reasons else ""))
+        if self.objective_in_K is not None:
+            lines.append(f"objective in K: {sp.sstr(self.objective_in_K)} ("
+                         + ("convex: KKT certifies the global minimiser" if self.convex else
+                            self.reasons.get("convexity", "not certified convex")) + ")")
         if self.mode_rhs is not None:
             lines.append(f"mode ODE: dκ/dt = {sp.sstr(self.mode_rhs)}; threshold s* = {self.threshold}; level: "
                          + (sp.sstr(self.level) if self.level is not None else f"root of {self.level_equation} = 0"))
@@ -369,10 +379,40 @@ def derive_model_uncached(parsed: ParsedObjective, eliminate: tuple, C: int, see
     if symmetric_A:
         build.reuse(derive_rank_lemma(), "range K ⊆ ker A")
         fields["steady_state"] = {"A": A, "condition": "KA + AK = 0 with K ⪰ 0 ⇔ AK = 0 ⇔ ΦA = 0 (∂L/∂Φ = 0 at V*)"}
+    if symmetric_A:
+        _objective_in_kernel(build, parsed, current, A, symmetric, sizes, sample, fields)
     _rank_bound(build, parsed, full_gradient[nt.Phi], symmetric, sizes, sample, C, fields)
     if symmetric_A:
         _mode_law(build, A, A_terms, rhs, fields, seed)
     return _finish(parsed, C, eliminate, build, fields)
+
+
+def _objective_in_kernel(build, parsed, reduced, A, symmetric, sizes, sample, fields):
+    """L̃(K) with L(V*(Φ), Φ) = L̃(ΦᵀΦ) and ∂L̃/∂K = −A/2 (the kernel flow descends it), and its convexity on K ⪰ 0
+    by the rules of :mod:`theory.kernel_objective` (module docstring, step 6)."""
+    objective = kernel_objective.objective_in_kernel(reduced, CONTRACTIONS, symmetric, nt.Phi)
+    if objective.has(nt.Phi):
+        fields["reasons"]["convexity"] = f"the objective at the optimum does not close in K: {sp.sstr(objective)}"
+        return
+    build.identity("objective in K", "L(V*(Φ), Φ) = L̃(K): push-through, ΦᵀΦ = K, YᵀY = S, resolvents absorbed, "
+                   "traces rotated", reduced, objective, sizes=sizes, sample=sample)
+    fields["objective_in_K"] = objective
+    convex, why = kernel_objective.convexity_in_kernel(objective, parsed.properties, symmetric)
+    fields["convex"] = convex
+    if not convex:  # the gradient step serves the KKT reading of a convex L̃ only (and is the costliest to certify)
+        fields["reasons"]["convexity"] = f"L̃ is not certified convex in K: {why}"
+        return
+    build.gradient("gradient in K", "∂L̃/∂K = −A/2: Φ̇ = −2Φ∂L̃/∂K = ΦA, so the kernel flow descends L̃",
+                   sp.MatrixSymbol("dL/dK", nt.n, nt.n), -A / 2, objective=objective, variable=nt.K, sizes=sizes,
+                   sample=sample)
+
+    def decide(lhs, _rhs):
+        passed, reason = kernel_objective.convexity_in_kernel(lhs, parsed.properties, symmetric)
+        return passed, ["symbolic"], reason
+
+    build.add("convex in K", "L̃ is convex on K ⪰ 0: every term constant, affine, c·tr(P R), c·tr(K M K) or c·g^p "
+              "(c ≥ 0)", objective, sp.Symbol("convex"),
+              Predicate("L̃ convex by term-wise rules", decide, "term-wise rules of matrix convexity"))
 
 
 def _sympy_agrees(objective, V, rhs, sizes, sample, seed):
