@@ -23,22 +23,23 @@ class CorpusModel:
     closed: bool = True
     refusal: str = ""  # a phrase of the reason an open model must give
     values: dict = field(default_factory=dict)
+    convex: bool = False  # whether derive_model proves its objective in K convex (then the continuation is used)
 
 
 CORPUS = (
-    CorpusModel("baseline (T2)", BASE),
+    CorpusModel("baseline (T2)", BASE, convex=True),
     CorpusModel("readout bias (E1)", "0.5*fro2(W@Phi + b@ones(n).T - Y) + lam/2*fro2(W) + mu/2*fro2(Phi)",
                 {"b": "C x 1"}, ("b", "W")),
-    CorpusModel("kernel penalty (E2)", BASE + " + nu/4*fro2(Phi.T@Phi)", {"nu": "positive"}),
+    CorpusModel("kernel penalty (E2)", BASE + " + nu/4*fro2(Phi.T@Phi)", {"nu": "positive"}, convex=True),
     CorpusModel("sample-weighted loss", "0.5*tr((W@Phi - Y)@Omega@(W@Phi - Y).T) + lam/2*fro2(W) + mu/2*fro2(Phi)",
                 {"Omega": "n x n diagonal positive definite"}),
-    CorpusModel("penalty on tr(K)^2", BASE + " + nu/4*tr(Phi.T@Phi)**2", {"nu": "positive"}),
+    CorpusModel("penalty on tr(K)^2", BASE + " + nu/4*tr(Phi.T@Phi)**2", {"nu": "positive"}, convex=True),
     CorpusModel("metric penalty tr(Phi M Phi^T)", BASE + " + nu/2*tr(Phi@M@Phi.T)",
-                {"nu": "positive", "M": "n x n symmetric positive definite"}),
+                {"nu": "positive", "M": "n x n symmetric positive definite"}, convex=True),
     CorpusModel("label alignment", BASE + " - alpha/2*fro2(Y@Phi.T)", {"alpha": "positive"},
-                values={"alpha": 0.002}),
+                values={"alpha": 0.002}, convex=True),
     CorpusModel("graph smoothness of the features", BASE + " + nu/2*tr(Phi@Lg@Phi.T)",
-                {"nu": "positive", "Lg": "n x n symmetric positive semidefinite"}),
+                {"nu": "positive", "Lg": "n x n symmetric positive semidefinite"}, convex=True),
     CorpusModel("graph smoothness of the outputs", BASE + " + beta/2*fro2(W@Phi@Lg)",
                 {"beta": "positive", "Lg": "n x n symmetric"}),
     CorpusModel("pull towards fixed features", BASE + " + nu/2*fro2(Phi - Phi0)", {"nu": "positive", "Phi0": "m x n"},

@@ -4,8 +4,10 @@
   stay C-thin): ``rhs(K, Y, lam=…, mu=…, <declared>=…)`` evaluates dK/dt = KA + AK;
 - :func:`model_objective` — the objective's *value* generated from the parsed text (for the ground truth of
   :mod:`verify.truth.model_objective`, which differentiates values only);
-- :func:`model_steady_state` — K∞ by the trajectory method (LSODA until ‖dK/dt‖_F ≤ tol·‖K‖_F,
-  :func:`verify.flows.extensions.flow_steady_state`), returned only when finite and positive semidefinite.
+- :func:`model_steady_state` — K∞ by the certified continuation where the derivation proved the objective in K
+  convex (:mod:`verify.flows.model_continuation`, with its KKT certificate), else by the trajectory method (LSODA
+  until ‖dK/dt‖_F ≤ tol·‖K‖_F, :func:`verify.flows.extensions.flow_steady_state`); returned only when finite and
+  positive semidefinite.
 
 >>> import numpy as np, theory
 >>> model = theory.derive_model("0.5*fro2(W@Phi - Y) + lam/2*fro2(W) + mu/2*fro2(Phi)")
@@ -26,7 +28,11 @@ from theory.objective_language import ONES
 from verify.core import validation as v
 from verify.core.tolerances import TOL
 from verify.flows.codegen import generate, step_function
+from verify.core.errors import ConvergenceError
 from verify.flows.extensions import flow_steady_state
+from verify.flows.kernel_flow import SteadyState
+from verify.flows.model_continuation import (CONTINUATION_LIMIT, ModelFunctions, ModelProblem,
+                                             continuation_steady_state, model_kkt_certificate)
 
 
 def _check_model(model, what: str):
@@ -110,19 +116,55 @@ def model_objective(model) -> Callable:
     return value
 
 
-def model_steady_state(model, K0, Y, *, tol: float = TOL.steady_state, max_time: float = 1e5, **values) -> np.ndarray:
-    """K∞ of the derived model's kernel ODE from K0 (trajectory method, module docstring); ConvergenceError when
-    ‖dK/dt‖_F ≤ tol·‖K‖_F is not reached by ``max_time``; ValueError when the state is not PSD."""
-    rhs = model_rhs(model)
-    names = list(values)
+def model_steady_state(model, K0, Y, *, method: str = "auto", tol: float = TOL.steady_state, max_time: float = 1e5,
+                       return_info: bool = False, **values):
+    """K∞ of the derived model's kernel ODE from K0 (module docstring).
 
-    def positional(K, Y_, lam, mu, *more):
-        return rhs(K, Y_, lam=lam, mu=mu, **dict(zip(names[2:], more)))
+    ``method="auto"``: the certified continuation (:mod:`verify.flows.model_continuation`) when the derivation proved
+    the objective in K convex and n ≤ CONTINUATION_LIMIT — returned only with a passing KKT certificate, which then
+    proves K∞ the global minimiser — else the trajectory (``"flow"``: LSODA until ‖dK/dt‖_F ≤ tol·‖K‖_F by
+    ``max_time``), with the KKT numbers attached as first-order conditions. ``"continuation"`` insists on the first.
+    Returns K∞ or, with ``return_info``, a :class:`verify.flows.kernel_flow.SteadyState` (method, cost, rightmost
+    Jacobian eigenvalue where n allows, certificate). ConvergenceError when no state meets the criterion; ValueError
+    when the state is not finite and PSD or an argument is wrong (named).
+    """
+    _check_model(model, "rhs")
+    if method not in ("auto", "flow", "continuation"):
+        raise ValueError(f"method must be 'auto', 'flow' or 'continuation', got {method!r}")
+    Y = v.labels("Y", Y)
+    K0 = v.kernel("K0", K0, psd=True)
+    if K0.shape[0] != Y.shape[1]:
+        raise ValueError(f"K0 must be n × n with n = {Y.shape[1]} (the columns of Y), got {K0.shape}")
+    tol = v.positive("tol", tol)
+    n = K0.shape[0]
+    ordered = _values(model, values, n, Y.shape[0])
+    lam, mu = ordered[0], ordered[1]
+    functions = ModelFunctions(model, Y, _arguments(model), ordered, n)
+    rate = mu if mu > 0 else 1.0 / lam
+    floor = TOL.steady_state_floor * lam
+    convex = bool(model.convex)
+    if method == "continuation" and not convex:
+        raise ValueError("method: 'continuation' needs a model whose objective in K is certified convex "
+                         f"({model.reasons.get('convexity', 'no objective in K')}); use method='flow'")
+    if method == "continuation" or (method == "auto" and convex and n <= CONTINUATION_LIMIT):
+        K, certificate, steps, rightmost = continuation_steady_state(functions, K0, rate, floor, tol, convex)
+        if not certificate.passed:
+            raise ConvergenceError(f"model_steady_state: the continuation ended at a state the KKT test rejects "
+                                   f"({certificate}); try method='flow'")
+        used, cost, time = "continuation", steps, float("nan")
+    else:
+        rhs = model_rhs(model)
+        names = ["lam", "mu", *(k for k in values if k not in ("lam", "mu"))]
 
-    ordered = {"lam": values.get("lam"), "mu": values.get("mu"), **{k: x for k, x in values.items()
-                                                                      if k not in ("lam", "mu")}}
-    names = list(ordered)
-    K = flow_steady_state(positional, K0, Y, ordered["lam"], ordered["mu"], *list(ordered.values())[2:], tol=tol,
-                          max_time=max_time)
+        def positional(K, Y_, *args):
+            return rhs(K, Y_, **dict(zip(names, args)))
+
+        K = flow_steady_state(positional, K0, Y, *[values[k] for k in names], tol=tol, max_time=max_time)
+        certificate = model_kkt_certificate(functions, K, rate, tol=10 * tol, floor=floor, convex=convex)
+        rightmost = ModelProblem(functions, rate, floor).rightmost(K) if n <= CONTINUATION_LIMIT else float("nan")
+        used, cost, time = "flow", 0, float("nan")
     v.kernel("K∞", K, psd=True)
-    return K
+    if not return_info:
+        return K
+    residual = np.linalg.norm(functions.rhs(K)) / (2 * rate) / max(np.linalg.norm(K), floor)
+    return SteadyState(K, time, float(residual), used, cost, float(rightmost), certificate)
