@@ -51,6 +51,7 @@ from verify.flows.kernel_ode import (
 )
 from verify.flows.kkt import KKTCertificate as KKTCertificate, kkt_certificate as kkt_certificate
 from verify.flows.model_flow import (
+    model_kkt as model_kkt,
     model_objective as model_objective,
     model_rhs as model_rhs,
     model_steady_state as model_steady_state,

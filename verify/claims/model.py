@@ -7,6 +7,8 @@ rank bound, its mode law against its steady states — each with negative contro
    objective's values alone (:mod:`verify.truth.model_objective`) at random Φ, to ``TOL.model_objective``;
    control: the same judge on the rhs with its drive doubled (K(2A)+(2A)K) must fail;
 2. rank K∞ ≤ the certified bound at the steady state reached from generic non-commuting K(0) (confirmed rank);
+   where the objective in K is certified convex, K∞'s KKT certificate (AK = 0, λ_max(A) ≤ 0: the global minimiser);
+   control: the same state with its top mode emptied;
 3. where a closed-form level exists: the spectrum of K∞ against the level applied to the eigenvalues of S above the
    threshold; control: the level at μ doubled.
 """
@@ -23,7 +25,7 @@ from verify.core.errors import ConvergenceError
 from verify.core.linalg import relative_error
 from verify.core.tolerances import TOL
 from verify.core.verdict import judge
-from verify.flows.model_flow import model_objective, model_rhs, model_steady_state
+from verify.flows.model_flow import model_kkt, model_objective, model_rhs, model_steady_state
 from verify.truth import instances
 from verify.truth.model_objective import kernel_velocity
 
@@ -103,6 +105,23 @@ def steady_states(model, ctx: Context, count: int, overrides=None) -> list:
     return out
 
 
+def kkt_measure(model, K, Y, values) -> float:
+    """max(stationarity, dual gap) of K's KKT certificate (∞ when no state was reached)."""
+    if K is None:
+        return float("inf")
+    certificate = model_kkt(model, K, Y, **values)
+    return max(certificate.stationarity, certificate.dual_gap)
+
+
+def emptied(K):
+    """K with its top eigenmode removed (None stays None): a filled mode emptied, which A must want to grow."""
+    if K is None:
+        return None
+    w, V = np.linalg.eigh(K)
+    kept = np.where(w[:-1] > 1e-12 * max(w[-1], 0.0), w[:-1], 0.0)  # the empty modes exactly 0, not rounding noise
+    return (V[:, :-1] * kept) @ V[:, :-1].T
+
+
 def level_spectrum(model, Y, values, *, mu_factor: float = 1.0) -> np.ndarray | None:
     """The mode law applied to the eigenvalues of S = YᵀY (descending), or None without a closed-form level."""
     if model.level is None or model.threshold is None:
@@ -135,6 +154,13 @@ def check_model(model, ctx: Context, overrides: dict | None = None):
             "MODEL", [state_rank_excess(K, b) for (K, _, _), b in zip(states, bounds)], 0.0, ctx.seed,
             what="rank excess")
         details["rank bound"] = str(model.rank_bound)
+    if model.convex:
+        parts["KKT at K∞: the global minimiser of the convex objective in K"] = judge(
+            "MODEL", [kkt_measure(model, K, Y, values) for K, Y, values in states], 10 * TOL.steady_state, ctx.seed,
+            what="KKT measure")
+        controls["KKT at K∞ with its top mode emptied"] = judge(
+            "MODEL", [kkt_measure(model, emptied(K), Y, values) for K, Y, values in states], 10 * TOL.steady_state,
+            ctx.seed, what="KKT measure")
     laws = [level_spectrum(model, Y, values) for _, Y, values in states]
     if all(law is not None for law in laws):
         parts["K∞ spectrum vs the derived mode law"] = judge(

@@ -37,7 +37,7 @@ CORPUS = (
     CorpusModel("metric penalty tr(Phi M Phi^T)", BASE + " + nu/2*tr(Phi@M@Phi.T)",
                 {"nu": "positive", "M": "n x n symmetric positive definite"}, convex=True),
     CorpusModel("label alignment", BASE + " - alpha/2*fro2(Y@Phi.T)", {"alpha": "positive"},
-                values={"alpha": 0.002}, convex=True),
+                values={"alpha": 0.0005}, convex=True),
     CorpusModel("graph smoothness of the features", BASE + " + nu/2*tr(Phi@Lg@Phi.T)",
                 {"nu": "positive", "Lg": "n x n symmetric positive semidefinite"}, convex=True),
     CorpusModel("graph smoothness of the outputs", BASE + " + beta/2*fro2(W@Phi@Lg)",

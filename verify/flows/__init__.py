@@ -82,6 +82,7 @@ from verify.flows.kkt import (
     scaled_kkt_certificate as scaled_kkt_certificate,
 )
 from verify.flows.model_flow import (
+    model_kkt as model_kkt,
     model_objective as model_objective,
     model_rhs as model_rhs,
     model_steady_state as model_steady_state,

@@ -116,6 +116,23 @@ def model_objective(model) -> Callable:
     return value
 
 
+def model_kkt(model, K, Y, *, tol: float = 10 * TOL.steady_state, **values):
+    """The KKT certificate of ``K`` for the derived model (:mod:`verify.flows.model_continuation`): AK = 0 and
+    λ_max(A) ≤ 0 measured against r = μ; it proves the global minimiser when ``model.convex``, otherwise it reads as
+    first-order conditions (a stationary state without a growing empty mode)."""
+    _check_model(model, "rhs")
+    Y = v.labels("Y", Y)
+    K = v.kernel("K", K, psd=True)
+    if K.shape[0] != Y.shape[1]:
+        raise ValueError(f"K must be n × n with n = {Y.shape[1]} (the columns of Y), got {K.shape}")
+    n = K.shape[0]
+    ordered = _values(model, values, n, Y.shape[0])
+    lam, mu = ordered[0], ordered[1]
+    functions = ModelFunctions(model, Y, _arguments(model), ordered, n)
+    return model_kkt_certificate(functions, K, mu if mu > 0 else 1.0 / lam, tol=v.positive("tol", tol),
+                                 floor=TOL.steady_state_floor * lam, convex=bool(model.convex))
+
+
 def model_steady_state(model, K0, Y, *, method: str = "auto", tol: float = TOL.steady_state, max_time: float = 1e5,
                        return_info: bool = False, **values):
     """K∞ of the derived model's kernel ODE from K0 (module docstring).
