@@ -150,6 +150,15 @@ GROUPS = {
            # the registry test asserts the cached derivation's identity, which clearing the caches changes
            ("fixed_features", "t9_fixed_features", "T9", 20, ["tests/test_t9_compression.py"],
             ["tests/test_t9_compression.py::test_T9_every_step_is_certified_and_registered"]))},
+    # the model engine (derive_model): the objective language, the normal form and its rules, the derivation, the
+    # objective in K and its convexity — against the model tests, without the README and CLI runs (subprocesses)
+    "model_engine": dict(mutate=["theory/objective_language.py", "theory/matrix_terms.py",
+                                 "theory/model_derivation.py", "theory/kernel_objective.py"], sample=60,
+                         tests=["theory/objective_language.py", "theory/matrix_terms.py", "theory/model_derivation.py",
+                                "theory/kernel_objective.py", "tests/test_model_derivation.py",
+                                "tests/test_model_convexity.py", "tests/test_kill_model_engine.py"],
+                         deselect=["tests/test_model_derivation.py::test_model_readme_example_runs_word_for_word",
+                                   "tests/test_model_derivation.py::test_model_cli_refuses_in_one_line"]),
     # the canary: T1's gradients against T1's tests (see --canary)
     "canary": dict(mutate=["theory/gradients.py"], sample=0,
                    tests=["tests/test_t1_readout.py",
