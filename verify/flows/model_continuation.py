@@ -62,6 +62,23 @@ class ModelKKTCertificate(KKTCertificate):
                 f"{self.stationarity:.3g}, dual gap {self.dual_gap:.3g}, tolerance {self.tolerance:g})")
 
 
+def drive_and_rhs(model, args, backend: str = "numpy"):
+    """(A(K, …), dK/dt(K, …)): A generated from the certified step "A is symmetric" (S = YᵀY substituted) and
+    dK/dt = KA + (KA)ᵀ — the certified "kernel ODE" KA + AK with the certified Aᵀ = A, so A is evaluated once per
+    right-hand side (generating KA + AK as written would evaluate it twice)."""
+    if model.kernel_rhs != nt.K * model.drive + model.drive * nt.K:
+        raise ValueError(f"model: its kernel ODE is not KA + AK with A symmetric ({sp.sstr(model.kernel_rhs)})")
+    if not (model.step("kernel ODE").holds and model.step("A is symmetric").holds):
+        raise ValueError("model: its kernel ODE or the symmetry of A is not certified; no code is generated")
+    drive = step_function(model.step("A is symmetric"), args, substitute={nt.S: nt.Y.T * nt.Y}, backend=backend)
+
+    def rhs(K, *rest):
+        KA = K @ drive(K, *rest)
+        return KA + KA.T
+
+    return drive, rhs
+
+
 class ModelFunctions:
     """The generated A(K), dK/dt and L̃(K) of a derived model, as functions of K (Y and the values bound), in the
     argument order of :func:`verify.flows.model_flow.model_rhs`."""
@@ -72,8 +89,7 @@ class ModelFunctions:
         args = (nt.K, nt.Y, *arguments, *extra)
         bound = [Y, *values, *([np.ones((n, 1))] if extra else [])]
         substitute = {nt.S: nt.Y.T * nt.Y}
-        drive = step_function(model.step("A is symmetric"), args, substitute=substitute)
-        rhs = step_function(model.step("kernel ODE"), args, substitute=substitute)
+        drive, rhs = drive_and_rhs(model, args)
         self.drive = lambda K: drive(K, *bound)
         self.rhs = lambda K: rhs(K, *bound)
         self.terms = []

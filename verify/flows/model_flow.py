@@ -1,7 +1,8 @@
 """Numerics of a model derived by :func:`theory.derive_model`: its generated kernel ODE, objective and steady state.
 
-- :func:`model_rhs` — NumPy code generated from the certified "kernel ODE" step (S = YᵀY substituted, so products
-  stay C-thin): ``rhs(K, Y, lam=…, mu=…, <declared>=…)`` evaluates dK/dt = KA + AK;
+- :func:`model_rhs` — NumPy code generated from the certified steps "A is symmetric" and "kernel ODE" (S = YᵀY
+  substituted, so products stay C-thin): ``rhs(K, Y, lam=…, mu=…, <declared>=…)`` evaluates dK/dt = KA + AK as
+  KA + (KA)ᵀ (:func:`verify.flows.model_continuation.drive_and_rhs`);
 - :func:`model_objective` — the objective's *value* generated from the parsed text (for the ground truth of
   :mod:`verify.truth.model_objective`, which differentiates values only);
 - :func:`model_steady_state` — K∞ by the certified continuation where the derivation proved the objective in K
@@ -27,12 +28,12 @@ from theory import notation as nt
 from theory.objective_language import ONES
 from verify.core import validation as v
 from verify.core.tolerances import TOL
-from verify.flows.codegen import generate, step_function
+from verify.flows.codegen import generate
 from verify.core.errors import ConvergenceError
 from verify.flows.extensions import flow_steady_state
 from verify.flows.kernel_flow import SteadyState
 from verify.flows.model_continuation import (CONTINUATION_LIMIT, ModelFunctions, ModelProblem,
-                                             continuation_steady_state, model_kkt_certificate)
+                                             continuation_steady_state, drive_and_rhs, model_kkt_certificate)
 
 
 def _check_model(model, what: str):
@@ -78,7 +79,7 @@ def model_rhs(model, backend: str = "numpy") -> Callable:
     _check_model(model, "rhs")
     uses_ones = model.kernel_rhs.has(ONES)
     args = (nt.K, nt.Y, *_arguments(model)) + ((ONES,) if uses_ones else ())
-    code = step_function(model.step("kernel ODE"), args, substitute={nt.S: nt.Y.T * nt.Y}, backend=backend)
+    _, code = drive_and_rhs(model, args, backend)
 
     def rhs(K, Y, **values):
         Y = v.labels("Y", Y)
