@@ -1,5 +1,6 @@
 """Time to derive each corpus model with theory.derive_model: cold (a fresh process per model, the symbolic work and
-every certificate) and cached (the second call), plus the generated rhs against T2's generated rhs at n = 400.
+every certificate) and cached (the second call), the generated rhs against T2's generated rhs at n = 400, and the
+certified continuation against the trajectory for the models whose objective in K is proved convex (n = 20).
 
     python benchmarks/bench_model_derivation.py
 
@@ -71,6 +72,26 @@ def main() -> None:
 
     ours, t2 = best(lambda: rhs(K, Y, lam=0.5, mu=0.1)), best(lambda: kernel_ode_rhs(K, Y, 0.5, 0.1))
     print(f"engine-derived baseline rhs / T2's generated rhs, n = 400, C = 10: {ours / t2:.2f} ({ours * 1e3:.1f} ms)")
+
+    from verify.claims.model import instance_values
+    from verify.flows.model_flow import model_steady_state
+
+    print("\n| model (convex in K) | n | continuation | trajectory | ratio | relative difference |")
+    print("|---|---|---|---|---|---|")
+    for entry in [e for e in CORPUS if e.convex]:
+        model = theory.derive_model(entry.objective, declare=entry.declare, eliminate=entry.eliminate)
+        rng = np.random.default_rng(1)
+        n = 20
+        Y = instances.real_labels(rng, n, 2)
+        values = instance_values(model, rng, n, n + 2, entry.values)
+        K0 = instances.generic_kernel(rng, n)
+        timed = {}
+        for method in ("continuation", "flow"):
+            t = time.perf_counter()
+            timed[method] = (model_steady_state(model, K0, Y, method=method, **values), time.perf_counter() - t)
+        (fast, tf), (slow, ts) = timed["continuation"], timed["flow"]
+        gap = np.linalg.norm(fast - slow) / np.linalg.norm(slow)
+        print(f"| {entry.name} | {n} | {tf:.2f} s | {ts:.2f} s | {ts / tf:.1f}× | {gap:.1e} |")
 
 
 if __name__ == "__main__":

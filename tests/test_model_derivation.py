@@ -226,7 +226,7 @@ def test_model_readme_example_runs_word_for_word(tmp_path):
     ran = subprocess.run([sys.executable, "my_model.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.split() == ["True", "True", "C", "lambda*mu", "True"], ran.stdout
+    assert ran.stdout.split() == ["True", "True", "C", "lambda*mu", "True", "True", "continuation", "True"], ran.stdout
     for prefix in ("kflow derive --model", "kflow verify --model"):
         (args,) = [line[1:] for line in lines if " ".join(line).startswith(prefix)]
         result = _kflow(*args, cwd=tmp_path)
