@@ -175,27 +175,9 @@ def _derive_model(args):
 
 def _derive(args) -> int:
     fmt = _derive_format(args)
-    if args.model is not None:
-        if args.all or args.claim is not None:
-            raise UsageError("give a claim, --all or --model, one of them")
-        if not 1 <= args.outputs <= MAX_OUTPUTS:
-            raise UsageError(f"--outputs must be between 1 and {MAX_OUTPUTS}, got {args.outputs}")
-        out = _output_file(args.out) if args.out is not None else None
-        model = _derive_model(args)
-        entries = [("MODEL", f"derived model {args.model}", model)]
-        text = render_derivations(entries, fmt, outputs=args.outputs, command=_derive_command(args, fmt))
-        if fmt == "text":
-            text += "\n" + model.summary() + "\n"
-        if out is None:
-            sys.stdout.write(text)
-        else:
-            try:
-                write_atomically(out, text)
-            except OSError as exc:
-                raise OutputError(f"cannot write --out {out}: {exc.strerror or exc}") from None
-            print(f"wrote {out}: MODEL; " + ("all steps certified" if model.certified else "NOT all steps certified"))
-        return 0 if model.certified else 1
-    elif args.declare or args.eliminate != "W":
+    if args.model is not None and (args.all or args.claim is not None):
+        raise UsageError("give a claim, --all or --model, one of them")
+    if args.model is None and (args.declare or args.eliminate != "W"):
         raise UsageError("--declare and --eliminate go with --model")
     if args.all and args.claim is not None:
         raise UsageError(f"give a claim or --all, not both (got {args.claim!r} and --all)")
@@ -203,7 +185,28 @@ def _derive(args) -> int:
         raise UsageError(f"--outputs must be between 1 and {MAX_OUTPUTS} (exact certificates grow quickly with C), "
                          f"got {args.outputs}")
     out = _output_file(args.out) if args.out is not None else None
+    entries = _model_entries(args) if args.model is not None else _claim_entries(args)
+    text = render_derivations(entries, fmt, outputs=args.outputs, command=_derive_command(args, fmt))
+    if args.model is not None and fmt == "text":
+        text += "\n" + entries[0][2].summary() + "\n"
+    failed = [claim for claim, _, derivation in entries if not derivation.certified]
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            write_atomically(out, text)
+        except OSError as exc:
+            raise OutputError(f"cannot write --out {out}: {exc.strerror or exc}") from None
+        status = "all steps certified" if not failed else f"NOT all steps certified ({', '.join(failed)})"
+        print(f"wrote {out}: {', '.join(claim for claim, _, _ in entries)}; {status}")
+    return 1 if failed else 0
 
+
+def _model_entries(args) -> list:
+    return [("MODEL", f"derived model {args.model}", _derive_model(args))]
+
+
+def _claim_entries(args) -> list:
     import theory
 
     for path in args.claims_file:
@@ -227,18 +230,7 @@ def _derive(args) -> int:
         if not isinstance(derivation, theory.Derivation):
             raise UsageError(f"the derivation {claim} returned {type(derivation).__name__}, not a theory.Derivation")
         entries.append((claim, title, derivation))
-    text = render_derivations(entries, fmt, outputs=args.outputs, command=_derive_command(args, fmt))
-    failed = [claim for claim, _, derivation in entries if not derivation.certified]
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            write_atomically(out, text)
-        except OSError as exc:
-            raise OutputError(f"cannot write --out {out}: {exc.strerror or exc}") from None
-        status = "all steps certified" if not failed else f"NOT all steps certified ({', '.join(failed)})"
-        print(f"wrote {out}: {', '.join(claims)}; {status}")
-    return 1 if failed else 0
+    return entries
 
 
 def _derive_format(args) -> str:
