@@ -63,7 +63,7 @@ def transpose_atom(atom, symmetric: frozenset):
     if isinstance(atom, sp.Transpose):
         return atom.arg
     if isinstance(atom, sp.Inverse):
-        return _inverse_atom(transpose_terms(expand(atom.arg, symmetric), symmetric), symmetric)
+        return _inverse_atom(transpose_terms(expand(atom.arg, symmetric), symmetric))
     raise NotInNormalForm(f"no transpose rule for {atom}")
 
 
@@ -85,12 +85,11 @@ def collect(terms: Iterable[Term]) -> list[Term]:
     return [Term(sp.expand(t.coeff), t.factors, t.shape) for t in out.values() if sp.expand(t.coeff) != 0]
 
 
-def _inverse_atom(terms: list[Term], symmetric: frozenset, shape=None):
-    """The atom for (Σ terms)⁻¹; the inverse of c·I is (1/c)·I, returned as a Term-free scalar marker."""
+def _inverse_atom(terms: list[Term]):
+    """The atom (Σ terms)⁻¹ (NotInNormalForm for the inverse of a zero matrix)."""
     if not terms:
         raise NotInNormalForm("the inverse of a zero matrix")
-    inner = rebuild(terms)
-    return sp.Inverse(inner)
+    return sp.Inverse(rebuild(terms))
 
 
 def rebuild(terms: list[Term], shape=None) -> sp.MatrixExpr:
