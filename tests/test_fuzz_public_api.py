@@ -286,3 +286,26 @@ def test_extension_steady_states(p, nu):
                                                               max_time=1e3), lambda K: _psd_kernel(K, scale))
     _judge(ext.flow_steady_state, lambda: ext.flow_steady_state(ext.penalty_rhs, p["K"], p["Y"], p["lam"], p["mu"],
                                                               nu, max_time=1e3), lambda K: _psd_kernel(K, scale))
+
+
+@SLOW_SETTINGS
+@given(problems(max_n=4), st.sampled_from([1e-3, 1.0, 1e3]))
+def test_derived_model_rhs_kkt_and_steady_state(p, nu):
+    """A model derived by theory.derive_model (E2's objective, certified convex in K): its generated rhs, its KKT
+    certificate and its certified continuation, at every scale."""
+    import theory
+    from verify.flows import model_flow as mf
+
+    model = theory.derive_model("0.5*fro2(W@Phi - Y) + lam/2*fro2(W) + mu/2*fro2(Phi) + nu/4*fro2(Phi.T@Phi)",
+                                declare={"nu": "positive"})
+    values = dict(lam=p["lam"], mu=p["mu"], nu=nu)
+    scale = _problem_scale(p)
+
+    def certificate_ok(c):  # a measure beyond float64 reads ±∞ (never NaN), and cannot pass
+        assert not np.isnan(c.stationarity) and not np.isnan(c.dual_gap) and isinstance(c.passed, bool)
+        assert not c.passed or (np.isfinite(c.stationarity) and np.isfinite(c.dual_gap))
+
+    _judge(mf.model_rhs(model), lambda: mf.model_rhs(model)(p["K"], p["Y"], **values), _finite)
+    _judge(mf.model_kkt, lambda: mf.model_kkt(model, p["K"], p["Y"], **values), certificate_ok)
+    _judge(mf.model_steady_state, lambda: mf.model_steady_state(model, p["K"], p["Y"], max_time=1e3, **values),
+           lambda K: _psd_kernel(K, scale))

@@ -72,11 +72,18 @@ def drive_and_rhs(model, args, backend: str = "numpy"):
         raise ValueError("model: its kernel ODE or the symmetry of A is not certified; no code is generated")
     drive = step_function(model.step("A is symmetric"), args, substitute={nt.S: nt.Y.T * nt.Y}, backend=backend)
 
+    def A(K, *rest):
+        try:
+            return drive(K, *rest)
+        except np.linalg.LinAlgError:
+            raise ValueError("lam: a resolvent of the model is singular in float64 here (λ is below the rounding of "
+                             "K, or K is outside the model's domain); raise lam or rescale K") from None
+
     def rhs(K, *rest):
-        KA = K @ drive(K, *rest)
+        KA = K @ A(K, *rest)
         return KA + KA.T
 
-    return drive, rhs
+    return A, rhs
 
 
 class ModelFunctions:
@@ -108,11 +115,22 @@ class ModelFunctions:
 def model_kkt_certificate(functions: ModelFunctions, K: np.ndarray, rate: float, *, tol: float, floor: float,
                           convex: bool) -> ModelKKTCertificate:
     """Stationarity ‖AK‖_F/(r·max(‖K‖_F, floor)) and dual gap λ_max(A)/r (module docstring), A's top eigenvector."""
-    A = np.asarray(functions.drive(K), dtype=float)
-    A = (A + A.T) / 2
-    values, vectors = eigh(A)
-    stationarity = safe_norm(A @ K) / (rate * max(safe_norm(K), floor))
-    return ModelKKTCertificate(float(stationarity), float(values[-1]) / rate, tol, vectors[:, -1], convex=convex)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        A = np.asarray(functions.drive(K), dtype=float)
+        if not np.all(np.isfinite(A)):
+            raise ValueError("lam, mu: the drive A(K) is not finite in float64 at this scale (a singular resolvent or "
+                             "an overflow); rescale K, Y, lam and mu")
+        A = (A + A.T) / 2
+        values, vectors = eigh(A)
+        # divided step by step (never rate·floor, which underflows at 1e-300); an overflow reads as ∞: not passed
+        stationarity = safe_norm(A @ K) / max(safe_norm(K), floor, np.finfo(float).tiny) / rate
+        gap = float(values[-1]) / rate
+    return ModelKKTCertificate(_measure(stationarity), _measure(gap), tol, vectors[:, -1], convex=convex)
+
+
+def _measure(x) -> float:
+    """x, with NaN (0/0 or ∞/∞ of an extreme scale) read as ∞, so that it can never pass."""
+    return float(x) if not np.isnan(x) else float("inf")
 
 
 class ModelProblem:
@@ -122,13 +140,16 @@ class ModelProblem:
         self.f, self.rate, self.floor = functions, rate, floor
 
     def prepare(self, k):
-        F = np.asarray(self.f.rhs(k), dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):
+            F = np.asarray(self.f.rhs(k), dtype=float)
         if not np.all(np.isfinite(F)):
-            raise ValueError("dK/dt is not finite")
+            raise ValueError("K0, lam: dK/dt is not finite here in float64 (a singular resolvent or an overflow); "
+                             "rescale K0, Y, lam and mu towards 1")
         return F
 
     def residual(self, k, F) -> float:
-        return safe_norm(F) / (2 * self.rate) / max(safe_norm(k), self.floor, np.finfo(float).tiny)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _measure(safe_norm(F) / max(safe_norm(k), self.floor, np.finfo(float).tiny) / (2 * self.rate))
 
     def objective(self, k, _F):
         return self.f.objective(k)

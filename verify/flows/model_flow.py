@@ -164,6 +164,15 @@ def model_steady_state(model, K0, Y, *, method: str = "auto", tol: float = TOL.s
     if method == "continuation" and not convex:
         raise ValueError("method: 'continuation' needs a model whose objective in K is certified convex "
                          f"({model.reasons.get('convexity', 'no objective in K')}); use method='flow'")
+    try:
+        return _steady_state(model, functions, K0, Y, values, method, tol, max_time, return_info, rate, floor, convex)
+    except np.linalg.LinAlgError as exc:  # a NaN or ∞ met in a factorisation: the scales exceed float64
+        raise ValueError(f"K0, Y, lam, mu: float64 cannot hold this problem's flow ({exc}); rescale K0, Y, lam and mu "
+                         "towards 1") from None
+
+
+def _steady_state(model, functions, K0, Y, values, method, tol, max_time, return_info, rate, floor, convex):
+    n = K0.shape[0]
     if method == "continuation" or (method == "auto" and convex and n <= CONTINUATION_LIMIT):
         K, certificate, steps, rightmost = continuation_steady_state(functions, K0, rate, floor, tol, convex)
         if not certificate.passed:
@@ -184,5 +193,6 @@ def model_steady_state(model, K0, Y, *, method: str = "auto", tol: float = TOL.s
     v.kernel("K∞", K, psd=True)
     if not return_info:
         return K
-    residual = np.linalg.norm(functions.rhs(K)) / (2 * rate) / max(np.linalg.norm(K), floor)
+    with np.errstate(over="ignore", invalid="ignore"):
+        residual = np.linalg.norm(functions.rhs(K)) / max(np.linalg.norm(K), floor, np.finfo(float).tiny) / (2 * rate)
     return SteadyState(K, time, float(residual), used, cost, float(rightmost), certificate)
