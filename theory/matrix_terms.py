@@ -326,11 +326,6 @@ def contract(factors: tuple, rules: Contraction, symmetric: frozenset, X=None) -
                 out.append(replacement)
             else:
                 coeff = coeff * replacement
-    if X is not None and tuple(out) != tuple(factors):
-        again = push_through(tuple(out), X, symmetric)
-        if again != tuple(out):
-            more, out2 = contract(again, rules, symmetric, X)
-            return coeff * more, out2
     return coeff, tuple(out)
 
 
