@@ -155,8 +155,8 @@ def _trace_shape(trace: sp.Trace, properties, symmetric) -> str:
     return "unknown"
 
 
-def _nonnegative_on_cone(trace: sp.Trace, properties, symmetric) -> bool:
-    """tr(K) or tr(M K) with M ⪰ 0: nonnegative for every K ⪰ 0."""
+def nonnegative_on_cone(trace: sp.Trace, properties, symmetric) -> bool:
+    """tr(K) or tr(M K) with c ≥ 0 and M ⪰ 0 by construction: nonnegative for every K ⪰ 0."""
     terms = mt.expand(trace.arg, symmetric)
     if len(terms) != 1 or not _nonnegative(terms[0].coeff):
         return False
@@ -194,7 +194,7 @@ def _term_verdict(term, properties, symmetric, rules=RULES) -> str:
         if not _nonnegative(coeff):
             return f"the term {term} has a coefficient {coeff} not known to be ≥ 0"
         shape = _trace_shape(base, properties, symmetric)
-        if shape == "affine" and (p % 2 == 0 or _nonnegative_on_cone(base, properties, symmetric)):
+        if shape == "affine" and (p % 2 == 0 or nonnegative_on_cone(base, properties, symmetric)):
             return ""
         return f"the term {term} is a power of {base}, which is not affine and ≥ 0 on K ⪰ 0 (nor the power even)"
     return f"the term {term} is not a trace or an integer power of one"

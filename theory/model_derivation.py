@@ -247,13 +247,15 @@ def _dimension(size) -> sp.Expr:
     return nt.C if size == nt.C else sp.Integer(1)
 
 
-def _positive_definite(terms, properties) -> tuple[bool, str]:
+def _positive_definite(terms, properties, symmetric) -> tuple[bool, str]:
     """Whether Σ terms (n × n, in K and declared symbols) is certainly ≻ 0: every term c·I, c·Kʲ, c·M (M declared
-    positive (semi)definite) with c ≥ 0 (traces of K counted as ≥ 0), and one of them c·I or c·M (M ≻ 0) with c > 0."""
+    positive (semi)definite) with c ≥ 0 (traces tr Kʲ and tr(MK), M ⪰ 0, counted as ≥ 0), and one of them c·I or c·M
+    (M ≻ 0) with c > 0."""
     definite = False
     for t in terms:
         coeff = sp.sympify(t.coeff).xreplace({tr: sp.Dummy(nonnegative=True) for tr in sp.sympify(t.coeff).atoms(sp.Trace)
-                                              if tr.arg == nt.K or (isinstance(tr.arg, sp.MatPow) and tr.arg.base == nt.K)})
+                                              if (isinstance(tr.arg, sp.MatPow) and tr.arg.base == nt.K) or
+                                              kernel_objective.nonnegative_on_cone(tr, properties, symmetric)})
         if coeff.is_nonnegative is not True:
             return False, f"the coefficient {t.coeff} of {sp.sstr(t.expr())} is not known to be ≥ 0"
         if not t.factors:
@@ -449,7 +451,7 @@ def _rank_bound(build, parsed, gradient_Phi, symmetric, sizes, sample, C, fields
             fields["reasons"]["rank"] = (f"∂L/∂Φ has the term {sp.sstr(t.expr())}, neither Φ·N(K) nor a product "
                                          "through a C- or 1-dimensional factor: no rank bound follows")
             return
-    definite, why = _positive_definite(N_terms, parsed.properties)
+    definite, why = _positive_definite(N_terms, parsed.properties, symmetric)
     if not definite or not B_terms:
         fields["rank_bound"] = None
         fields["reasons"]["rank"] = (f"in ∂L/∂Φ = B + Φ·N, N is not certified positive definite ({why})" if not definite
@@ -463,7 +465,7 @@ def _rank_bound(build, parsed, gradient_Phi, symmetric, sizes, sample, C, fields
     build.add("N positive definite", f"N = {sp.sstr(N)} ≻ 0 (c·I, c·Kʲ, c·M with c ≥ 0 and one term definite)", N,
               sp.Symbol("positive definite"), Predicate("N ≻ 0 by term-wise rules",
                                                          lambda lhs, rhs: (_positive_definite(
-                                                             mt.expand(lhs, symmetric), parsed.properties)[0],
+                                                             mt.expand(lhs, symmetric), parsed.properties, symmetric)[0],
                                                              ["symbolic"], "not certified"), "term-wise rules"))
     value = int(bound.xreplace({nt.C: C}))
     size = {nt.n: value + 2, nt.m: value + 3, nt.C: C}

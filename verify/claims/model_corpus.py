@@ -36,6 +36,8 @@ CORPUS = (
     CorpusModel("penalty on tr(K)^2", BASE + " + nu/4*tr(Phi.T@Phi)**2", {"nu": "positive"}, convex=True),
     CorpusModel("metric penalty tr(Phi M Phi^T)", BASE + " + nu/2*tr(Phi@M@Phi.T)",
                 {"nu": "positive", "M": "n x n symmetric positive definite"}, convex=True),
+    CorpusModel("squared metric penalty tr(Phi M Phi^T)^2", BASE + " + nu/4*tr(Phi@M@Phi.T)**2",
+                {"nu": "positive", "M": "n x n symmetric positive definite"}, convex=True),
     CorpusModel("label alignment", BASE + " - alpha/2*fro2(Y@Phi.T)", {"alpha": "positive"},
                 values={"alpha": 0.0005}, convex=True),
     CorpusModel("graph smoothness of the features", BASE + " + nu/2*tr(Phi@Lg@Phi.T)",

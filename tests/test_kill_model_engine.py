@@ -1,0 +1,86 @@
+"""The model engine's survivors of the first mutation run (benchmarks/mutation.py model_engine), each killed by the
+behaviour it changed: two-factor traces in a coefficient, I sized by its neighbour, the names in a shape error, the
+declared properties of the exact instances, a non-convex readout term after a term without W, the name of the
+K-gradient step."""
+import random
+
+import pytest
+import sympy as sp
+
+import theory
+from theory import model_derivation as md, notation as nt
+from theory.objective_language import parse_objective
+from verify.claims.model import kernel_ode_errors
+from verify.claims.registry import Context
+from verify.core.tolerances import TOL
+from verify.flows.model_flow import model_rhs
+
+BASE = "0.5*fro2(W@Phi - Y) + lam/2*fro2(W) + mu/2*fro2(Phi)"
+
+
+def test_model_a_two_factor_trace_in_the_drive_is_kept_whole():
+    """(ν/4)tr(ΦMΦᵀ)² puts ν·tr(MK)·M into A: the coefficient's trace of two factors must stay tr(MK)."""
+    model = theory.derive_model(BASE + " + nu/4*tr(Phi@M@Phi.T)**2",
+                                declare={"nu": "positive", "M": "n x n symmetric positive definite"})
+    assert model.certified and model.closed and model.rank_bound == nt.C and model.convex
+    M = sp.MatrixSymbol("M", nt.n, nt.n)
+    assert sp.Trace(M * nt.K) in model.drive.atoms(sp.Trace) or sp.Trace(nt.K * M) in model.drive.atoms(sp.Trace)
+    errors = kernel_ode_errors(model, model_rhs(model), Context(seed=2), 2)
+    assert max(errors) <= TOL.model_objective
+
+
+def test_model_I_takes_the_size_of_the_matrix_it_is_added_to():
+    parsed = parse_objective("mu/2*tr(Phi@(I + nu*M)@Phi.T)",
+                             {"nu": "positive", "M": "n x n symmetric positive semidefinite"})
+    (identity,) = parsed.objective.atoms(sp.Identity)
+    assert identity.shape == (nt.n, nt.n)
+    model = theory.derive_model(BASE.replace("mu/2*fro2(Phi)", "mu/2*tr(Phi@(I + nu*M)@Phi.T)"),
+                                declare={"nu": "positive", "M": "n x n symmetric positive semidefinite"})
+    assert model.certified and model.closed and model.rank_bound == nt.C
+
+
+@pytest.mark.parametrize("text, message", [
+    ("tr((Phi + Y)@(Phi + Y).T)", "cannot add a m × n and a C × n matrix"),
+    ("tr((Phi - W)@(Phi - W).T)", "cannot subtract a m × n and a C × m matrix"),
+])
+def test_model_a_shape_error_names_both_shapes(text, message):
+    with pytest.raises(ValueError) as error:
+        parse_objective(text)
+    assert message in str(error.value)
+
+
+def test_model_exact_instances_have_the_declared_properties():
+    declare = {"P": "n x n symmetric positive definite", "Q": "n x n symmetric positive semidefinite",
+               "D": "n x n diagonal positive definite", "G": "n x n symmetric", "F": "m x n"}
+    parsed = parse_objective("tr(Phi@(P + Q + D + G)@Phi.T) + tr(F@Phi.T)", declare)
+    rng = random.Random(3)
+    for _ in range(3):
+        values = md.sampler(parsed)(rng, {nt.n: 3, nt.m: 2, nt.C: 2})
+        named = {M.name: sp.Matrix(values[M]) for M in parsed.matrices.values()}
+        assert named["P"].is_positive_definite and named["P"] == named["P"].T
+        assert named["Q"].is_positive_semidefinite and named["Q"] == named["Q"].T
+        assert named["D"].is_diagonal() and all(named["D"][i, i] > 0 for i in range(3))
+        assert named["G"] == named["G"].T and named["F"].shape == (2, 3)
+
+
+@pytest.mark.parametrize("text", [
+    "mu/2*fro2(Phi) - lam/2*fro2(W) + 0.5*fro2(W@Phi - Y)",
+    "0.5*fro2(W@Phi - Y) + mu/2*fro2(Phi) - lam/4*fro2(W@W.T)",
+    "0.5*fro2(W@Phi - Y) + mu/2*fro2(Phi) + lam/4*fro2(W)**2",
+    "0.5*fro2(W@Phi - Y) + mu/2*fro2(Phi) - nu*tr(W@Phi@Phi.T@W.T)",
+])
+def test_model_every_term_is_checked_for_convexity_in_W(text):
+    """A term without W before the offending one does not end the check: the non-convex readout term is found."""
+    parsed = parse_objective(text, {"nu": "positive"} if "nu" in text else None)
+    has_W = [t.has(nt.W) for t in sp.Add.make_args(sp.expand(parsed.objective, deep=False))]
+    assert has_W.index(False) < len(has_W) - 1 and has_W[-1], "the case needs a W-free term before the last"
+    reason = md._convexity_reason(parsed.objective, nt.W, parsed.properties, parsed.symmetric)
+    assert reason and "W" in reason
+    model = theory.derive_model(text, declare={"nu": "positive"} if "nu" in text else None)
+    assert not model.eliminable and "W cannot be eliminated" in model.reason
+
+
+def test_model_the_K_gradient_step_is_named_like_the_others():
+    model = theory.derive_model(BASE)
+    names = [str(model.step(f"gradient in {v}").lhs) for v in ("W", "Phi", "K")]
+    assert names == ["dL/dW", "dL/dPhi", "dL/dK"]
