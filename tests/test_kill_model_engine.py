@@ -84,3 +84,76 @@ def test_model_the_K_gradient_step_is_named_like_the_others():
     model = theory.derive_model(BASE)
     names = [str(model.step(f"gradient in {v}").lhs) for v in ("W", "Phi", "K")]
     assert names == ["dL/dW", "dL/dPhi", "dL/dK"]
+
+
+def test_model_an_inverse_in_the_objective_is_differentiated_with_its_sign_and_no_rank_is_claimed():
+    """(ν/2)tr((I + ΦᵀΦ)⁻¹) rewards growth: d(A⁻¹) = −A⁻¹dA A⁻¹ gives A = … + ν(I + K)⁻², no N ≻ 0, so no rank bound —
+    and rightly: with ν > μ every mode fills, rank K∞ > C."""
+    import numpy as np
+
+    from verify.core.linalg import confirmed_rank
+    from verify.flows.model_flow import model_steady_state
+    from verify.truth import instances
+
+    model = theory.derive_model(BASE + " + nu/2*tr(inv(I + Phi.T@Phi))", declare={"nu": "positive"})
+    assert model.certified and model.closed and model.convex and model.rank_bound is None
+    assert "not certified positive definite" in model.reasons["rank"]
+    assert max(kernel_ode_errors(model, model_rhs(model), Context(seed=4), 2, {"nu": 0.5})) <= TOL.model_objective
+    rng = np.random.default_rng(0)
+    Y = instances.real_labels(rng, 6, 2)
+    K = model_steady_state(model, instances.generic_kernel(rng, 6), Y, lam=0.5, mu=0.05, nu=0.5)
+    assert confirmed_rank(K) > 2
+
+
+def test_model_a_variable_multiplied_from_the_left_is_eliminated():
+    """U (m × C) with Φᵀ·U: ∂L/∂U = (ΦΦᵀ + λI)U − ΦYᵀ, solved as U* = A⁻¹(…) — T2's flow again."""
+    model = theory.derive_model("0.5*fro2(Phi.T@U - Y.T) + lam/2*fro2(U) + mu/2*fro2(Phi)", declare={"U": "m x C"},
+                                eliminate=("U",))
+    assert model.certified and model.eliminable and model.closed and model.rank_bound == nt.C
+    assert model.kernel_rhs == theory.derive_model(BASE).kernel_rhs
+
+
+def test_model_reasons_name_what_was_not_derived():
+    model = theory.derive_model(BASE + " + nu/2*tr(Phi@M@Phi.T)",
+                                declare={"nu": "positive", "M": "n x n symmetric positive definite"})
+    assert model.mode_rhs is None and "no per-mode law" in model.reasons["mode"]
+
+
+def test_model_sympys_zero_is_accepted_where_the_gradient_is_zero():
+    """A term that cancels: the gradient in b is 0, and SymPy's scalar 0 then passes the same certificate."""
+    text = BASE + " + tr(b@ones(n).T@ones(n)@b.T) - tr(ones(n).T@ones(n)@b.T@b)"
+    model = theory.derive_model(text, declare={"b": "C x 1"}, eliminate=("b", "W"))
+    assert "SymPy's matrix derivative agrees" in model.step("gradient in b").statement
+    assert not model.eliminable and "b cannot be eliminated" in model.reason
+
+
+MU_PHI = nt.mu * sp.Trace(nt.Phi * nt.Phi.T)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("mu*fro2(Phi)\u00a0", MU_PHI),  # a pasted non-breaking space (tokenize's ERRORTOKEN) is whitespace
+    ("mu*fro2(Phi)\r", MU_PHI),
+    ("+mu*fro2(Phi)", MU_PHI),
+    ("- -mu*fro2(Phi)", MU_PHI),
+    ("mu*tr(Phi@inv(2*I)@Phi.T)", MU_PHI / 2),
+])
+def test_model_objective_text_reads_as_written(text, expected):
+    from theory.certify import evaluate, standard_instance
+
+    values = standard_instance(random.Random(1), {nt.n: 3, nt.m: 2, nt.C: 2})
+    assert evaluate(parse_objective(text).objective, values) == evaluate(expected, values)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("0b11*fro2(Phi)", "number '0b11' is not a plain real literal"),
+    ("0B11*fro2(Phi)", "number '0B11' is not a plain real literal"),
+    ("0o7*fro2(Phi)", "number '0o7' is not a plain real literal"),
+    ("mu**65*fro2(Phi)", "an exponent must be an integer of magnitude at most 64, got 65"),
+    ("tr(I + 2)", "cannot add I to a scalar (write c*I for a matrix, or drop I)"),
+    ("fro2(Phi + I)", "cannot add I to a m × n matrix (not square)"),
+    ("tr(Phi*Phi.T)", "'*' multiplies by a scalar; for the product of a m × n and a n × m matrix use @"),
+])
+def test_model_objective_text_errors_say_what_is_wrong(text, message):
+    with pytest.raises(ValueError) as error:
+        parse_objective(text)
+    assert message in str(error.value) and "\n" not in str(error.value)
