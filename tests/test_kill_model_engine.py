@@ -120,7 +120,7 @@ def test_model_reasons_name_what_was_not_derived():
 
 
 def test_model_sympys_zero_is_accepted_where_the_gradient_is_zero():
-    """A term that cancels: the gradient in b is 0, and SymPy's scalar 0 then passes the same certificate."""
+    """A term that cancels: the gradient in b is 0, and SymPy's zero then passes the same certificate."""
     text = BASE + " + tr(b@ones(n).T@ones(n)@b.T) - tr(ones(n).T@ones(n)@b.T@b)"
     model = theory.derive_model(text, declare={"b": "C x 1"}, eliminate=("b", "W"))
     assert "SymPy's matrix derivative agrees" in model.step("gradient in b").statement
