@@ -157,3 +157,25 @@ def test_model_objective_text_errors_say_what_is_wrong(text, message):
     with pytest.raises(ValueError) as error:
         parse_objective(text)
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_model_readout_and_step_texts_are_reported():
+    """From the second fresh sample: the readout field, the rank step's statement, the threshold-direction check's name."""
+    from theory.certify import evaluate, standard_instance
+
+    model = theory.derive_model(BASE)
+    values = standard_instance(random.Random(2), {nt.n: 3, nt.m: 2, nt.C: 2})
+    R = sp.Inverse(nt.lam * sp.Identity(nt.n) + nt.K)
+    assert evaluate(model.readout["W"], values) == evaluate(nt.Y * R * nt.Phi.T, values)
+    assert "each through a factor of that size" in model.step("rank bound").statement
+    assert model.step("threshold direction").certificate.summary().endswith(" at ∂a(0,s)/∂s")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("tr(Phi@mu)", "'@' multiplies two matrices, got m × n and a scalar (use * for scalars)"),
+    ("tr(Phi@T)", "'T' is only allowed as '.T'"),
+])
+def test_model_objective_text_errors_name_the_operands(text, message):
+    with pytest.raises(ValueError) as error:
+        parse_objective(text)
+    assert message in str(error.value)
