@@ -14,8 +14,7 @@ from theory.certify import evaluate, standard_instance
 from verify.claims.model import eliminated_shapes, fixed_arguments, instance_values
 from verify.claims.model_corpus import BY_NAME, CORPUS
 from verify.core.linalg import relative_error
-from verify.flows.model_continuation import ModelFunctions, model_kkt_certificate
-from verify.flows.model_flow import _arguments, _values, model_objective, model_steady_state
+from verify.flows.model_flow import model_kkt, model_objective, model_steady_state
 from verify.truth import instances
 from verify.truth.model_objective import objective_at_minimiser
 
@@ -98,12 +97,12 @@ def test_model_refused_concave_penalty_is_really_not_convex_and_a_loosened_rule_
     assert max(midpoint_gaps(model, NONCONVEX, 12, 1)) > 1e-6
     monkeypatch.setattr(ko, "_nonnegative", lambda c: True)
     assert ko.convexity_in_kernel(model.objective_in_K, {})[0]  # the loosened rule is fooled ...
-    theory.model_derivation._derive_cached.cache_clear()
+    theory.derive_model.cache_clear()
     try:
         loosened = derive(NONCONVEX)
         assert loosened.convex  # ... and so would be a derivation built on it, which the values refute above
     finally:
-        theory.model_derivation._derive_cached.cache_clear()
+        theory.derive_model.cache_clear()
 
 
 EXAMPLES = {  # an objective in K that needs exactly this rule
@@ -150,12 +149,12 @@ def test_model_wrong_objective_in_K_or_gradient_is_rejected(monkeypatch):
         return real([ko.mt.Term(t.coeff, t.factors, t.shape) for t in terms], symmetric)[:1]
 
     monkeypatch.setattr(ko.mt, "absorb_resolvents", dropped_shift)
-    theory.model_derivation._derive_cached.cache_clear()
+    theory.derive_model.cache_clear()
     try:
         wrong = theory.derive_model(BASE)
         assert not wrong.step("objective in K").holds and not wrong.certified
     finally:
-        theory.model_derivation._derive_cached.cache_clear()
+        theory.derive_model.cache_clear()
 
 
 @pytest.mark.parametrize("entry", [c for c in CLOSED if c.convex], ids=lambda c: c.name)
@@ -175,10 +174,8 @@ def test_model_kkt_certificate_rejects_a_scaled_kernel_and_an_emptied_mode(entry
     model = derive(entry)
     Y, values, K0 = problem(model, entry, 6, 8)
     K = model_steady_state(model, K0, Y, **values)
-    functions = ModelFunctions(model, Y, _arguments(model), _values(model, values, 6, model.C), 6)
-
     def certificate(kernel):
-        return model_kkt_certificate(functions, kernel, values["mu"], tol=1e-10, floor=1e-8, convex=True)
+        return model_kkt(model, kernel, Y, tol=1e-10, **values)
 
     assert certificate(K).passed
     assert certificate(1.01 * K).stationarity > 1e-4

@@ -593,3 +593,7 @@ def _derive_cached(objective, declare, eliminate, C) -> ModelDerivation:
     parsed = parse_objective(objective, dict(declare) if declare else None)
     with limits.time_limit(f"derive_model({objective[:40]!r})"):
         return derive_model_uncached(parsed, eliminate, C)
+
+
+#: forget every cached derivation (e.g. after patching a rule in a test)
+derive_model.cache_clear = _derive_cached.cache_clear

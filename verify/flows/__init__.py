@@ -81,6 +81,16 @@ from verify.flows.kkt import (
     label_factor as label_factor,
     scaled_kkt_certificate as scaled_kkt_certificate,
 )
+from verify.flows.model_continuation import (
+    CONTINUATION_LIMIT as CONTINUATION_LIMIT,
+    JACOBIAN_STEP as JACOBIAN_STEP,
+    ModelFunctions as ModelFunctions,
+    ModelKKTCertificate as ModelKKTCertificate,
+    ModelProblem as ModelProblem,
+    drive_and_rhs as drive_and_rhs,
+    model_continuation_steady_state as model_continuation_steady_state,
+    model_kkt_certificate as model_kkt_certificate,
+)
 from verify.flows.model_flow import (
     model_kkt as model_kkt,
     model_objective as model_objective,

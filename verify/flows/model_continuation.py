@@ -15,7 +15,8 @@ Search (convex models): pseudo-transient continuation (:mod:`verify.flows.pseudo
 implicit Euler steps (σ − J)δ = F with J the Jacobian of the generated dK/dt on the n(n + 1)/2 symmetric
 coordinates, each column the complex-step derivative Im F(K + ihE)/h (exact to rounding, no subtraction),
 accepted while K stays PSD and L̃ decreases; when the residual is below ``tol`` the certificate decides, and a
-fillable mode left empty gets a step along A's top eigenvector, as the flow would leave it. The dense Jacobian
+fillable mode left empty gets a step along A's top eigenvector, as the flow would leave it (the first step, the
+escape step and their number are T2's, :mod:`verify.flows.continuation`). The dense Jacobian
 costs n(n + 1)/2 right-hand sides per step: :data:`CONTINUATION_LIMIT` bounds n, above it the trajectory method
 is used.
 """
@@ -31,20 +32,15 @@ from theory import notation as nt
 from theory.objective_language import ONES
 from verify.core.linalg import from_symmetric_coordinates, to_symmetric_coordinates
 from verify.flows.codegen import generate, step_function
+from verify.flows.continuation import ESCAPE_STEP, FIRST_STEP, MAX_ESCAPES
 from verify.flows.kkt import KKTCertificate
 from verify.flows.pseudo_transient import continue_to_steady_state
 from verify.flows.scaling import safe_norm
 
 #: largest n for the continuation (its dense Jacobian takes n(n + 1)/2 right-hand sides per step)
 CONTINUATION_LIMIT = 40
-#: most steps along A's top eigenvector off a stationary state that is not the minimiser
-MAX_ESCAPES = 4
-#: relative size of such a step (of ‖K‖, at least of the problem's scale)
-ESCAPE_STEP = 1e-3
-#: first pseudo-time step, in units of 1/r
-FIRST_STEP = 0.1
 #: complex-step size relative to ‖K‖ (any h below ~1e-8 gives the derivative to rounding; this one never underflows)
-COMPLEX_STEP = 1e-20
+JACOBIAN_STEP = 1e-20
 
 
 @dataclass(frozen=True)
@@ -157,7 +153,7 @@ class ModelProblem:
     def jacobian(self, k) -> np.ndarray:
         """J on the symmetric coordinates, column by column by the complex step Im F(k + ihE)/h."""
         n = k.shape[0]
-        h = COMPLEX_STEP * max(safe_norm(k), self.floor)
+        h = JACOBIAN_STEP * max(safe_norm(k), self.floor)
         rows, cols = np.triu_indices(n)
         columns = []
         for i, j in zip(rows, cols):
@@ -177,7 +173,7 @@ class ModelProblem:
         return float(np.linalg.eigvals(self.jacobian(k)).real.max())
 
 
-def continuation_steady_state(functions: ModelFunctions, K0: np.ndarray, rate: float, scale: float, tol: float,
+def model_continuation_steady_state(functions: ModelFunctions, K0: np.ndarray, rate: float, scale: float, tol: float,
                               convex: bool):
     """(K∞, certificate, steps, rightmost) by continuation and escape steps (module docstring); ``rate`` r = μ,
     ``scale`` the size below which K counts as 0; rightmost: the largest real part of J's spectrum at K∞."""

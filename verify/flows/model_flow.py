@@ -33,7 +33,7 @@ from verify.core.errors import ConvergenceError
 from verify.flows.extensions import flow_steady_state
 from verify.flows.kernel_flow import SteadyState
 from verify.flows.model_continuation import (CONTINUATION_LIMIT, ModelFunctions, ModelProblem,
-                                             continuation_steady_state, drive_and_rhs, model_kkt_certificate)
+                                             drive_and_rhs, model_continuation_steady_state, model_kkt_certificate)
 
 
 def _check_model(model, what: str):
@@ -174,7 +174,7 @@ def model_steady_state(model, K0, Y, *, method: str = "auto", tol: float = TOL.s
 def _steady_state(model, functions, K0, Y, values, method, tol, max_time, return_info, rate, floor, convex):
     n = K0.shape[0]
     if method == "continuation" or (method == "auto" and convex and n <= CONTINUATION_LIMIT):
-        K, certificate, steps, rightmost = continuation_steady_state(functions, K0, rate, floor, tol, convex)
+        K, certificate, steps, rightmost = model_continuation_steady_state(functions, K0, rate, floor, tol, convex)
         if not certificate.passed:
             raise ConvergenceError(f"model_steady_state: the continuation ended at a state the KKT test rejects "
                                    f"({certificate}); try method='flow'")
